@@ -1,0 +1,1 @@
+"""Analytics: KPIs, attribution, ad spend and dashboards."""

@@ -1,0 +1,42 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AnalyticsConfig(AppConfig):
+    name = "analytics"
+    verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from growth import navigation
+        from growth.roles import Capability
+
+        navigation.register(
+            navigation.Section(
+                key="dashboards",
+                label=_("Dashboards"),
+                url_name="dashboards",
+                capability=Capability.VIEW_DASHBOARDS,
+                group=navigation.Group.INSIGHTS,
+                order=400,
+                what=_(
+                    "CAC, CLV, ROAS, conversion by source, time to purchase and both funnels."
+                ),
+                how=_(
+                    "Figures appear once orders arrive from your shop; import ad spend for CAC and ROAS."
+                ),
+            ),
+            navigation.Section(
+                key="ad_spend",
+                label=_("Ad spend"),
+                url_name="ad_spend",
+                capability=Capability.MANAGE_AD_SPEND,
+                group=navigation.Group.INSIGHTS,
+                order=410,
+                what=_(
+                    "What each channel and campaign cost, per day."
+                ),
+                how=_(
+                    "Upload a Google Ads or Meta Ads export, or send spend through the API."
+                ),
+            ),
+        )

@@ -1,0 +1,1 @@
+"""Automations: journeys, message templates, channels and delivery."""

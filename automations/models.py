@@ -1,0 +1,1 @@
+"""Tables of automations: journeys, message templates, channels and delivery (added by the issue that builds them)."""

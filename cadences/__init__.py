@@ -1,0 +1,1 @@
+"""Cadences: sales cadences, enrollments, the rep queue and the SLA."""

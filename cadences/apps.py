@@ -1,0 +1,56 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CadencesConfig(AppConfig):
+    name = "cadences"
+    verbose_name = _("Cadences")
+
+    def ready(self) -> None:
+        from growth import navigation
+        from growth.roles import Capability
+
+        navigation.register(
+            navigation.Section(
+                key="queue",
+                label=_("Queue"),
+                url_name="queue",
+                capability=Capability.WORK_QUEUE,
+                group=navigation.Group.SALES,
+                order=10,
+                what=_(
+                    "The one next lead to work and the touch to make, newest MQLs first."
+                ),
+                how=_(
+                    "Leads enter the queue by themselves the moment they become MQLs and are assigned to you."
+                ),
+            ),
+            navigation.Section(
+                key="cadences",
+                label=_("Cadences"),
+                url_name="cadences",
+                capability=Capability.MANAGE_CADENCES,
+                group=navigation.Group.SALES,
+                order=20,
+                what=_(
+                    "Timed sequences of calls, e-mails, SMS and social touches that every MQL enters at once."
+                ),
+                how=_(
+                    "Start from a shipped cadence (7 touches in 7 days, 9 in 18, 18 in 35) and assign reps."
+                ),
+            ),
+            navigation.Section(
+                key="team",
+                label=_("Team"),
+                url_name="team",
+                capability=Capability.VIEW_TEAM,
+                group=navigation.Group.SALES,
+                order=30,
+                what=_(
+                    "Speed to lead, SLA hits and each rep's activity."
+                ),
+                how=_(
+                    "Fills in as reps work the queue."
+                ),
+            ),
+        )

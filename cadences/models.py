@@ -1,0 +1,1 @@
+"""Tables of cadences: sales cadences, enrollments, the rep queue and the SLA (added by the issue that builds them)."""

@@ -1,0 +1,34 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GrowthConfig(AppConfig):
+    name = "growth"
+    verbose_name = _("Growth")
+
+    def ready(self) -> None:
+        from growth import navigation
+        from growth.roles import Capability
+
+        navigation.register(
+            navigation.Section(
+                key="users",
+                label=_("Users"),
+                url_name="users",
+                capability=Capability.MANAGE_USERS,
+                group=navigation.Group.ADMIN,
+                order=900,
+                what=_("Everyone who signs in to Growth, their roles and whether they are active."),
+                how=_("Create a user, give them one or more roles; deactivate people who leave."),
+            ),
+            navigation.Section(
+                key="system",
+                label=_("System"),
+                url_name="system",
+                capability=Capability.VIEW_SYSTEM,
+                group=navigation.Group.ADMIN,
+                order=910,
+                what=_("Health of the database, Redis, the Celery worker and the scheduler."),
+                how=_("Nothing to set up: the worker and beat report in by themselves."),
+            ),
+        )

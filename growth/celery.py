@@ -1,0 +1,59 @@
+"""The one Celery app. Settings live in Django settings under the CELERY_ namespace."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from typing import Any
+
+from celery import Celery, bootsteps
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growth.settings")
+
+app = Celery("growth")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+class Queue(StrEnum):
+    """Queues by kind of work, so a flood of one kind never starves another."""
+
+    DEFAULT = "default"
+    MESSAGING = "messaging"
+    LONG = "long"
+    ANALYTICS = "analytics"
+
+
+ALL_QUEUES = ",".join(q.value for q in Queue)
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Writes this worker's heartbeat to Redis on the worker's own timer.
+
+    It runs inside the worker process, independent of beat, so /healthz can tell a dead
+    worker from a dead scheduler.
+    """
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.tref: Any = None
+
+    def start(self, parent: Any) -> None:
+        from django.conf import settings
+
+        from growth.health import record_heartbeat
+
+        record_heartbeat("worker")
+        self.tref = parent.timer.call_repeatedly(
+            settings.WORKER_HEARTBEAT_INTERVAL, record_heartbeat, ("worker",), priority=10
+        )
+
+    def stop(self, parent: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+
+app.steps["worker"].add(WorkerHeartbeat)

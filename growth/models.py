@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from growth.roles import Capability as CapabilityChoice
+from growth.roles import Role
+
+
+class User(AbstractUser):
+    """A person who signs in to Growth. What they may do comes from their role groups."""
+
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Empty: follow the browser."),
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+
+    def role_names(self) -> list[str]:
+        """Role labels in Role order. Reads prefetched groups when they are there."""
+        names = {group.name for group in self.groups.all()}
+        return [str(role.label) for role in Role if role.value in names]
+
+
+class Capability(models.Model):
+    """Carries the role permissions (`growth.<capability>`); it has no table of its own."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [(choice.value, str(choice.label)) for choice in CapabilityChoice]

@@ -1,0 +1,65 @@
+"""Writes of the project package: users and their roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from growth.models import User
+from growth.roles import Role
+
+
+def _set_roles(user: User, roles: Iterable[Role | str]) -> None:
+    names = {Role(role).value for role in roles}
+    user.groups.set(Group.objects.filter(name__in=names))
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    roles: Iterable[Role | str],
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    _set_roles(user, roles)
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *,
+    user: User,
+    actor: User,
+    roles: Iterable[Role | str],
+    is_active: bool,
+    email: str,
+    first_name: str,
+    last_name: str,
+) -> User:
+    """Change a user's details, roles and whether they may sign in.
+
+    An admin cannot lock themselves out: they keep their own admin role and stay active.
+    """
+    roles = [Role(role) for role in roles]
+    if user.pk == actor.pk:
+        if not is_active:
+            raise ValidationError(_("You cannot deactivate yourself."))
+        if Role.ADMIN not in roles and not user.is_superuser:
+            raise ValidationError(_("You cannot take the admin role from yourself."))
+    user.email, user.first_name, user.last_name = email, first_name, last_name
+    user.is_active = is_active
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["email", "first_name", "last_name", "is_active"])
+    _set_roles(user, roles)
+    return user

@@ -1,0 +1,1 @@
+"""Leads: contacts, identities, events, orders, consent, scoring, segments and ingestion."""

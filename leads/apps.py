@@ -1,0 +1,56 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LeadsConfig(AppConfig):
+    name = "leads"
+    verbose_name = _("Leads")
+
+    def ready(self) -> None:
+        from growth import navigation
+        from growth.roles import Capability
+
+        navigation.register(
+            navigation.Section(
+                key="contacts",
+                label=_("Contacts"),
+                url_name="contacts",
+                capability=Capability.VIEW_CONTACTS,
+                group=navigation.Group.CUSTOMERS,
+                order=100,
+                what=_(
+                    "Every person your shop knows, one record each however they arrived, with their timeline, score and lifecycle stage."
+                ),
+                how=_(
+                    "Contacts arrive when your shop sends tracking events or webhooks, or when you import a CSV; an admin sets up the sources."
+                ),
+            ),
+            navigation.Section(
+                key="scoring",
+                label=_("Scoring"),
+                url_name="scoring",
+                capability=Capability.MANAGE_SCORING,
+                group=navigation.Group.MARKETING,
+                order=300,
+                what=_(
+                    "The scoring rules and the shared MQL and SQL definitions that marketing and sales agree on."
+                ),
+                how=_(
+                    "Growth ships default rules from the playbook; marketers and sales managers edit them here together."
+                ),
+            ),
+            navigation.Section(
+                key="segments",
+                label=_("Segments"),
+                url_name="segments",
+                capability=Capability.MANAGE_SEGMENTS,
+                group=navigation.Group.MARKETING,
+                order=310,
+                what=_(
+                    "Dynamic groups of contacts and buyer personas, kept current as data arrives."
+                ),
+                how=_(
+                    "Create a segment from rules over contact properties and behaviour; its members update by themselves."
+                ),
+            ),
+        )

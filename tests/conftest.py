@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.test import Client
+
+from growth.health import redis_client
+from growth.roles import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> Iterator[None]:
+    """Each test starts with an empty test Redis database (heartbeats, cache, broker)."""
+    redis_client().flushdb()
+    yield
+
+
+@pytest.fixture
+def user_with_role(db) -> Callable[..., object]:  # type: ignore[no-untyped-def]
+    def make(*roles: Role, **fields: object) -> object:
+        return UserFactory(roles=roles, **fields)
+
+    return make
+
+
+@pytest.fixture
+def client_as(client: Client, user_with_role) -> Callable[..., Client]:  # type: ignore[no-untyped-def]
+    """`client_as(Role.REP)` → a test client signed in as a fresh user with that role."""
+
+    def sign_in(*roles: Role) -> Client:
+        client.force_login(user_with_role(*roles))
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A real Celery worker (solo pool, in a thread) consuming the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from growth.celery import ALL_QUEUES, app
+
+    app.control.purge()
+    with start_worker(
+        app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+        queues=ALL_QUEUES.split(","),
+    ) as worker:
+        yield worker
