@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         if embedded_redis:
             say("starting embedded Redis (.growth-data/redis)")
             os.environ["REDIS_URL"] = devservices.redis_start(stop_at_exit=False)
+        # Production-like static files: hashed and compressed by collectstatic below.
+        os.environ.setdefault("STATIC_MANIFEST", "1")
         if demo:
             os.environ.setdefault("SECRET_KEY", dev_secret_key())
             if options.reset and not (embedded_db and embedded_redis):

@@ -63,3 +63,22 @@ def user_update(
     user.save(update_fields=["email", "first_name", "last_name", "is_active"])
     _set_roles(user, roles)
     return user
+
+
+def roles_sync() -> None:
+    """Make the role groups match `ROLE_CAPABILITIES` (idempotent).
+
+    The data migration creates them once; this restores them wherever tables were emptied
+    (a flushed test database, a restored dump without auth data).
+    """
+    from django.contrib.auth.models import Permission
+
+    from growth.roles import ROLE_CAPABILITIES
+
+    for role, capabilities in ROLE_CAPABILITIES.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="growth", codename__in=[c.value for c in capabilities]
+            )
+        )

@@ -24,6 +24,10 @@ def _clean_redis() -> Iterator[None]:
 
 @pytest.fixture
 def user_with_role(db) -> Callable[..., object]:  # type: ignore[no-untyped-def]
+    from growth.services import roles_sync
+
+    roles_sync()  # transactional tests empty every table, the role groups included
+
     def make(*roles: Role, **fields: object) -> object:
         return UserFactory(roles=roles, **fields)
 
