@@ -18,9 +18,7 @@ class AnalyticsConfig(AppConfig):
                 capability=Capability.VIEW_DASHBOARDS,
                 group=navigation.Group.INSIGHTS,
                 order=400,
-                what=_(
-                    "CAC, CLV, ROAS, conversion by source, time to purchase and both funnels."
-                ),
+                what=_("CAC, CLV, ROAS, conversion by source, time to purchase and both funnels."),
                 how=_(
                     "Figures appear once orders arrive from your shop; import ad spend for CAC and ROAS."
                 ),
@@ -32,11 +30,7 @@ class AnalyticsConfig(AppConfig):
                 capability=Capability.MANAGE_AD_SPEND,
                 group=navigation.Group.INSIGHTS,
                 order=410,
-                what=_(
-                    "What each channel and campaign cost, per day."
-                ),
-                how=_(
-                    "Upload a Google Ads or Meta Ads export, or send spend through the API."
-                ),
+                what=_("What each channel and campaign cost, per day."),
+                how=_("Upload a Google Ads or Meta Ads export, or send spend through the API."),
             ),
         )

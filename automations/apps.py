@@ -35,8 +35,6 @@ class AutomationsConfig(AppConfig):
                 what=_(
                     "E-mail and SMS templates with personalisation from each contact and their orders."
                 ),
-                how=_(
-                    "Write a template, preview it as any contact and send yourself a test."
-                ),
+                how=_("Write a template, preview it as any contact and send yourself a test."),
             ),
         )

@@ -18,9 +18,7 @@ class CadencesConfig(AppConfig):
                 capability=Capability.WORK_QUEUE,
                 group=navigation.Group.SALES,
                 order=10,
-                what=_(
-                    "The one next lead to work and the touch to make, newest MQLs first."
-                ),
+                what=_("The one next lead to work and the touch to make, newest MQLs first."),
                 how=_(
                     "Leads enter the queue by themselves the moment they become MQLs and are assigned to you."
                 ),
@@ -46,11 +44,7 @@ class CadencesConfig(AppConfig):
                 capability=Capability.VIEW_TEAM,
                 group=navigation.Group.SALES,
                 order=30,
-                what=_(
-                    "Speed to lead, SLA hits and each rep's activity."
-                ),
-                how=_(
-                    "Fills in as reps work the queue."
-                ),
+                what=_("Speed to lead, SLA hits and each rep's activity."),
+                how=_("Fills in as reps work the queue."),
             ),
         )

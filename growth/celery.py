@@ -34,7 +34,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     worker from a dead scheduler.
     """
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)

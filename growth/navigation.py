@@ -8,6 +8,7 @@ what will appear there and how data gets in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils.functional import Promise
@@ -52,7 +53,7 @@ def get(key: str) -> Section:
     return _sections[key]
 
 
-def sections_for(user) -> list[Section]:  # type: ignore[no-untyped-def]
+def sections_for(user: Any) -> list[Section]:
     """Sections the user may open, in menu order. One permissions query per request."""
     if not user.is_authenticated:
         return []

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
 
 from growth.roles import Capability, permission_name, roles_with
@@ -43,10 +43,10 @@ def capability_required(capability: Capability) -> Callable[..., Any]:
 class CapabilityRequiredMixin(LoginRequiredMixin):
     capability: Capability
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated:
             check_capability(request.user, self.capability)
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
 
-__all__ = ["capability_required", "CapabilityRequiredMixin", "check_capability"]
+__all__ = ["CapabilityRequiredMixin", "capability_required", "check_capability"]

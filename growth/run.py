@@ -13,6 +13,7 @@ gunicorn and Celery pool workers) and then the embedded servers: no orphans.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -92,28 +93,23 @@ class Supervisor:
     def stop(self, timeout: float = 15.0) -> None:
         for process in self.children.values():
             if process.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         deadline = time.monotonic() + timeout
         for process in self.children.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
         for process in self.children.values():
-            try:  # the group may hold pool workers even after the leader exited
+            # The group may hold pool workers even after the leader exited.
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def wait_until_up(url: str, timeout: float = 90.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our http URL)
                 if response.status == 200:
                     return True
         except urllib.error.HTTPError:
@@ -128,6 +124,10 @@ def banner(url: str, *, demo: bool) -> None:
     say("")
     say(f"Growth is running at {url}")
     if demo:
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growth.settings")
+        django.setup()  # role labels are translatable strings
         from growth.demo import logins
 
         say("Demo logins (role, user name, password):")
@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
 
         say("migrating the database")
         manage("migrate", "--noinput")
-        manage("collectstatic", "--noinput", "--verbosity", "0")
+        if os.environ["STATIC_MANIFEST"].lower() in {"1", "true", "yes", "on"}:
+            manage("collectstatic", "--noinput", "--verbosity", "0")
         if demo:
             say("loading the demo shop")
             manage("demo_seed")
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
              "--schedule", str(schedule)],
         )  # fmt: skip
 
-        url = f"http://{'127.0.0.1' if options.host in ('0.0.0.0', '::') else options.host}:{options.port}"
+        wildcard = options.host in {"0.0.0.0", "::"}  # noqa: S104 (only compared, to print a usable URL)
+        url = f"http://{'127.0.0.1' if wildcard else options.host}:{options.port}"
         if wait_until_up(f"{url}/healthz"):
             banner(url, demo=demo)
         elif not interrupted.is_set():

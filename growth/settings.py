@@ -29,7 +29,7 @@ if not SECRET_KEY:
             "Growth cannot start: the SECRET_KEY environment variable is not set "
             "(required when DEBUG is off; see .env.example)."
         )
-    SECRET_KEY = "growth-insecure-development-key-only-used-with-DEBUG-on"
+    SECRET_KEY = "growth-insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -161,6 +161,7 @@ HTTPS = env.bool("HTTPS", default=False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes talk plain HTTP inside the network
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 if env.bool("BEHIND_PROXY", default=False):

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -26,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "growth/home.html",
-        {"groups": navigation.grouped(sections), "roles": request.user.role_names()},
+        {"groups": navigation.grouped(sections), "roles": request.user.role_names()},  # type: ignore[union-attr]
     )
 
 
@@ -36,7 +36,7 @@ class SectionView(CapabilityRequiredMixin, TemplateView):
     template_name = "growth/section.html"
     section_key = ""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.section = navigation.get(self.section_key)
         self.capability = self.section.capability
         return super().dispatch(request, *args, **kwargs)
@@ -116,5 +116,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    reason = str(exception) if exception and str(exception) else _("You do not have access to this page.")
+    reason = (
+        str(exception)
+        if exception and str(exception)
+        else _("You do not have access to this page.")
+    )
     return render(request, "403.html", {"reason": reason}, status=403)

@@ -21,7 +21,9 @@ def test_each_role_signs_in_and_sees_its_navigation(page: Page, live_server, use
 
     expect(page.get_by_role("heading", name="Welcome, Pat")).to_be_visible()
     nav = page.get_by_test_id("nav")
-    shown = set(nav.locator("[data-section]").evaluate_all("els => els.map(e => e.dataset.section)"))
+    shown = set(
+        nav.locator("[data-section]").evaluate_all("els => els.map(e => e.dataset.section)")
+    )
     assert shown == EXPECTED_SECTIONS[role]
     expect(page.get_by_test_id("current-user")).to_have_text(user.get_full_name())
 
@@ -64,7 +66,9 @@ def test_admin_creates_a_rep_who_can_then_sign_in(page: Page, user_with_role, br
 
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, "newrep", "a-long-enough-pass-7")
-    shown = page.get_by_test_id("nav").locator("[data-section]").evaluate_all(
-        "els => els.map(e => e.dataset.section)"
+    shown = (
+        page.get_by_test_id("nav")
+        .locator("[data-section]")
+        .evaluate_all("els => els.map(e => e.dataset.section)")
     )
     assert shown == ["queue"]

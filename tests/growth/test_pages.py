@@ -79,7 +79,11 @@ def test_password_change(client, user_with_role):
     client.force_login(user)
     response = client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "a-much-better-pass-42", "new_password2": "a-much-better-pass-42"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-much-better-pass-42",
+            "new_password2": "a-much-better-pass-42",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()

@@ -8,7 +8,15 @@ from growth.roles import ROLE_CAPABILITIES, Role
 
 # What each role finds in its menu: the contract of role-aware navigation.
 EXPECTED_SECTIONS = {
-    Role.MARKETER: {"contacts", "journeys", "templates", "scoring", "segments", "dashboards", "ad_spend"},
+    Role.MARKETER: {
+        "contacts",
+        "journeys",
+        "templates",
+        "scoring",
+        "segments",
+        "dashboards",
+        "ad_spend",
+    },
     Role.REP: {"queue"},
     Role.SALES_MANAGER: {"queue", "cadences", "team", "contacts", "scoring", "dashboards"},
     Role.MANAGER: {"team", "contacts", "dashboards"},

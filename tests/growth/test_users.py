@@ -12,7 +12,12 @@ def test_admin_creates_a_user_with_roles(client_as):
     client = client_as(Role.ADMIN)
     response = client.post(
         reverse("user_create"),
-        {"username": "newrep", "email": "newrep@example.com", "roles": ["rep", "marketer"], "password": "a-long-enough-pass-7"},
+        {
+            "username": "newrep",
+            "email": "newrep@example.com",
+            "roles": ["rep", "marketer"],
+            "password": "a-long-enough-pass-7",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(username="newrep")
@@ -24,7 +29,9 @@ def test_create_rejects_weak_password_and_duplicate_name_without_writing(client_
     client = client_as(Role.ADMIN)
     user_with_role(Role.REP, username="taken")
     before = User.objects.count()
-    response = client.post(reverse("user_create"), {"username": "TAKEN", "roles": ["rep"], "password": "123"})
+    response = client.post(
+        reverse("user_create"), {"username": "TAKEN", "roles": ["rep"], "password": "123"}
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert "A user with this name already exists." in body
@@ -45,7 +52,12 @@ def test_admin_changes_roles_and_deactivates(client_as, user_with_role):
     user = user_with_role(Role.REP)
     response = client.post(
         reverse("user_edit", args=[user.pk]),
-        {"first_name": "Kim", "last_name": "Park", "email": "kim@example.com", "roles": ["sales_manager"]},
+        {
+            "first_name": "Kim",
+            "last_name": "Park",
+            "email": "kim@example.com",
+            "roles": ["sales_manager"],
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()
@@ -66,7 +78,9 @@ def test_admin_cannot_lock_themselves_out(client, user_with_role):
     client.force_login(admin)
     response = client.post(reverse("user_edit", args=[admin.pk]), {"roles": ["admin"]})
     assert "You cannot deactivate yourself." in response.content.decode()
-    response = client.post(reverse("user_edit", args=[admin.pk]), {"roles": ["rep"], "is_active": "on"})
+    response = client.post(
+        reverse("user_edit", args=[admin.pk]), {"roles": ["rep"], "is_active": "on"}
+    )
     assert "You cannot take the admin role from yourself." in response.content.decode()
     admin.refresh_from_db()
     assert admin.is_active
@@ -85,7 +99,9 @@ def test_user_list_filters(client_as, user_with_role):
     assert "rita" in body and ">mark<" not in body
 
 
-def test_user_list_query_count_does_not_grow_with_users(client_as, user_with_role, django_assert_max_num_queries):
+def test_user_list_query_count_does_not_grow_with_users(
+    client_as, user_with_role, django_assert_max_num_queries
+):
     client = client_as(Role.ADMIN)
     for _ in range(30):
         user_with_role(Role.REP)
@@ -99,6 +115,8 @@ def test_non_admins_cannot_manage_users(client_as, user_with_role):
     for role in (Role.REP, Role.MARKETER, Role.SALES_MANAGER, Role.MANAGER):
         client = client_as(role)
         assert client.get(reverse("users")).status_code == 403
-        response = client.post(reverse("user_edit", args=[target.pk]), {"roles": ["admin"], "is_active": "on"})
+        response = client.post(
+            reverse("user_edit", args=[target.pk]), {"roles": ["admin"], "is_active": "on"}
+        )
         assert response.status_code == 403
     assert list(target.groups.values_list("name", flat=True)) == ["rep"]
