@@ -54,21 +54,26 @@ def check_database() -> Check:
         return Check(False, f"unreachable: {type(exc).__name__}")
 
 
-def check_redis() -> Check:
+def _read_redis(names: tuple[str, ...]) -> tuple[Check, dict[str, float | None]]:
+    """PING and every heartbeat in one round trip."""
     try:
-        redis_client().ping()
-        return Check(True, "ok")
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.ping()
+        for name in names:
+            pipe.get(HEARTBEAT_KEY.format(name))
+        _, *raw = pipe.execute()
     except redis.RedisError as exc:
-        return Check(False, f"unreachable: {type(exc).__name__}")
+        return Check(False, f"unreachable: {type(exc).__name__}"), {}
+    now = time.time()
+    ages = {
+        n: None if r is None else max(0.0, now - float(r)) for n, r in zip(names, raw, strict=True)
+    }
+    return Check(True, "ok"), ages
 
 
-def check_heartbeat(name: str, *, redis_ok: bool) -> Check:
+def check_heartbeat(age: float | None, *, redis_ok: bool) -> Check:
     if not redis_ok:
         return Check(False, "unknown: Redis is down")
-    try:
-        age = heartbeat_age(name)
-    except redis.RedisError as exc:
-        return Check(False, f"unknown: {type(exc).__name__}")
     if age is None:
         return Check(False, "no heartbeat yet")
     rounded = round(age, 1)
@@ -81,9 +86,9 @@ def health_report() -> tuple[bool, dict[str, dict[str, object]]]:
     """(healthy, parts). Healthy means database, Redis and a worker all answer; the beat
     scheduler is reported too but does not fail the probe (timed work waits, nothing breaks)."""
     database = check_database()
-    redis_check = check_redis()
-    worker = check_heartbeat("worker", redis_ok=redis_check.ok)
-    beat = check_heartbeat("beat", redis_ok=redis_check.ok)
+    redis_check, ages = _read_redis(("worker", "beat"))
+    worker = check_heartbeat(ages.get("worker"), redis_ok=redis_check.ok)
+    beat = check_heartbeat(ages.get("beat"), redis_ok=redis_check.ok)
     healthy = database.ok and redis_check.ok and worker.ok
     parts = {"database": database, "redis": redis_check, "worker": worker, "beat": beat}
     return healthy, {name: asdict(check) for name, check in parts.items()}
