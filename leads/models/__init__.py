@@ -1,0 +1,22 @@
+"""Tables of leads: the contact record and everything that gets in."""
+
+from leads.models.contacts import Consent, Contact, ContactMerge, Identity, Note
+from leads.models.events import Event, Session
+from leads.models.inbound import InboundDelivery, Source
+from leads.models.orders import Order, OrderLine, Product, Refund
+
+__all__ = [
+    "Consent",
+    "Contact",
+    "ContactMerge",
+    "Event",
+    "Identity",
+    "InboundDelivery",
+    "Note",
+    "Order",
+    "OrderLine",
+    "Product",
+    "Refund",
+    "Session",
+    "Source",
+]
