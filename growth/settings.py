@@ -139,6 +139,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "beat-tick": {"task": "growth.tasks.beat_tick", "schedule": 10.0, "options": {"expires": 10}},
+    "inbound-sweep": {"task": "leads.inbound_sweep", "schedule": 30.0, "options": {"expires": 30}},
 }
 # How often a worker writes its heartbeat, and when /healthz calls it gone.
 WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0)

@@ -9,8 +9,33 @@ class LeadsConfig(AppConfig):
     def ready(self) -> None:
         from growth import navigation
         from growth.roles import Capability
+        from leads import receivers  # noqa: F401  (connects domain-signal receivers)
 
         navigation.register(
+            navigation.Section(
+                key="sources",
+                label=_("Sources"),
+                url_name="sources",
+                capability=Capability.MANAGE_SOURCES,
+                group=navigation.Group.ADMIN,
+                order=920,
+                what=_("Where data comes from: tracking keys, Shopify and WooCommerce stores."),
+                how=_(
+                    "Create a source, then paste its snippet or webhook URL and secret into your shop."
+                ),
+            ),
+            navigation.Section(
+                key="inbound",
+                label=_("Inbound"),
+                url_name="inbound",
+                capability=Capability.MANAGE_SOURCES,
+                group=navigation.Group.ADMIN,
+                order=930,
+                what=_("Every delivery your sources sent, raw, with its processing status."),
+                how=_(
+                    "Deliveries appear as soon as a source sends data; failed ones can be retried here."
+                ),
+            ),
             navigation.Section(
                 key="contacts",
                 label=_("Contacts"),

@@ -1,9 +1,7 @@
-from django.urls import path
-
-from growth.views import SectionView
+from django.urls import include, path
 
 urlpatterns = [
-    path("contacts/", SectionView.as_view(section_key="contacts"), name="contacts"),
-    path("scoring/", SectionView.as_view(section_key="scoring"), name="scoring"),
-    path("segments/", SectionView.as_view(section_key="segments"), name="segments"),
+    path("", include("leads.ingest.urls")),
+    path("", include("leads.urls_contacts")),
+    path("", include("leads.urls_admin")),
 ]

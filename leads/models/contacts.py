@@ -71,7 +71,9 @@ class Identity(models.Model):
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    value = models.CharField(max_length=254)  # normalised: e-mail lower-cased, shop id "<source>:<id>"
+    value = models.CharField(
+        max_length=254
+    )  # normalised: e-mail lower-cased, shop id "<source>:<id>"
     source = models.ForeignKey("leads.Source", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -138,13 +140,17 @@ class ContactMerge(models.Model):
     merged_id = models.BigIntegerField()
     snapshot = models.JSONField(default=dict)  # the merged contact's fields before the merge
     reason = models.CharField(max_length=200)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["survivor", "-created_at"], name="merge_survivor")]
         constraints = [
-            models.CheckConstraint(condition=~Q(merged_id=models.F("survivor")), name="merge_not_self")
+            models.CheckConstraint(
+                condition=~Q(merged_id=models.F("survivor")), name="merge_not_self"
+            )
         ]
 
     def __str__(self) -> str:

@@ -63,7 +63,9 @@ class InboundDelivery(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "delivery_id"], name="inbound_unique_delivery"),
+            models.UniqueConstraint(
+                fields=["source", "delivery_id"], name="inbound_unique_delivery"
+            ),
         ]
         indexes = [
             # The worker's claim: oldest pending first.

@@ -22,7 +22,9 @@ class Product(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="product_unique_external")
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="product_unique_external"
+            )
         ]
 
     def __str__(self) -> str:
@@ -96,7 +98,9 @@ class Refund(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["order", "shop_refund_id"], name="refund_unique_shop_id")
+            models.UniqueConstraint(
+                fields=["order", "shop_refund_id"], name="refund_unique_shop_id"
+            )
         ]
 
     def __str__(self) -> str:

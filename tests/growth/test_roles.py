@@ -20,7 +20,7 @@ EXPECTED_SECTIONS = {
     Role.REP: {"queue"},
     Role.SALES_MANAGER: {"queue", "cadences", "team", "contacts", "scoring", "dashboards"},
     Role.MANAGER: {"team", "contacts", "dashboards"},
-    Role.ADMIN: {"contacts", "users", "system"},
+    Role.ADMIN: {"contacts", "users", "system", "sources", "inbound"},
 }
 
 

@@ -1,0 +1,1 @@
+"""The ways data gets in: Segment-compatible tracking API, Shopify and WooCommerce webhooks."""

@@ -1,0 +1,1 @@
+"""Writes of leads, one module per subject."""

@@ -1,0 +1,78 @@
+"""Sources: where data comes from, and the keys and secrets that prove it."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from leads.models import Source
+
+KEY_BYTES = 24
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(KEY_BYTES)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "source"
+    slug, n = base, 1
+    while Source.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _apply_new_credential(source: Source) -> str:
+    """Give the source a fresh write key (tracking) or signing secret (shops); return it.
+
+    A write key is stored only as its hash, so this is the one moment it can be shown.
+    """
+    credential = _new_key()
+    if source.kind == Source.Kind.TRACKING:
+        source.write_key_hash = Source.hash_key(credential)
+        source.write_key_hint = credential[:6]
+    else:
+        source.secret = credential
+    return credential
+
+
+@transaction.atomic
+def source_create(
+    *, name: str, kind: str, allowed_origins: list[str] | None = None, secret: str = ""
+) -> tuple[Source, str]:
+    """Create a source. Returns it with its write key or secret, to be shown once.
+
+    Shopify generates its own webhook secret (the app's client secret): pass it as `secret`
+    and it is used instead of a generated one.
+    """
+    source = Source(
+        name=name, kind=kind, slug=_unique_slug(name), allowed_origins=allowed_origins or []
+    )
+    credential = _apply_new_credential(source)
+    if secret and kind != Source.Kind.TRACKING:
+        source.secret = credential = secret
+    source.full_clean()
+    source.save()
+    return source, credential
+
+
+@transaction.atomic
+def source_rotate(*, source: Source) -> str:
+    """Replace the write key or secret; the old one stops working at once."""
+    credential = _apply_new_credential(source)
+    source.rotated_at = timezone.now()
+    source.save(update_fields=["write_key_hash", "write_key_hint", "secret", "rotated_at"])
+    return credential
+
+
+def source_update(
+    *, source: Source, name: str, allowed_origins: list[str], is_active: bool
+) -> Source:
+    source.name, source.allowed_origins, source.is_active = name, allowed_origins, is_active
+    source.full_clean()
+    source.save(update_fields=["name", "allowed_origins", "is_active"])
+    return source

@@ -1,0 +1,13 @@
+"""Domain signals of leads. Other apps connect receivers in their AppConfig.ready().
+
+Sent on commit, with ids only, so receivers can enqueue work safely.
+"""
+
+from django.dispatch import Signal
+
+# contact_ids: list[int], event_ids: list[int]
+events_recorded = Signal()
+# survivor_id: int, merged_id: int — move your rows that point at merged_id
+contacts_merged = Signal()
+# contact_id: int, channel: str, status: str
+consent_changed = Signal()
