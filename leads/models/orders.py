@@ -86,7 +86,7 @@ class OrderLine(models.Model):
     total = models.DecimalField(**MONEY)
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.name}"
+        return f"{self.quantity} x {self.name}"
 
 
 class Refund(models.Model):
