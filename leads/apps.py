@@ -9,7 +9,10 @@ class LeadsConfig(AppConfig):
     def ready(self) -> None:
         from growth import navigation
         from growth.roles import Capability
-        from leads import receivers  # noqa: F401  (connects domain-signal receivers)
+
+        # Connect domain-signal receivers and register the inbound handlers.
+        from leads import receivers  # noqa: F401
+        from leads.ingest import handlers_segment, handlers_shop  # noqa: F401
 
         navigation.register(
             navigation.Section(

@@ -21,6 +21,8 @@ def _answers(port: int) -> bool:
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growth.settings")
 os.environ.setdefault("SECRET_KEY", "growth-tests-only-not-a-secret")
 os.environ.setdefault("STATIC_MANIFEST", "0")
+# Live-server threads must not keep connections open past a test (the test DB is dropped).
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls we make from
 # that same thread are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -63,3 +63,28 @@ def celery_worker(transactional_db) -> Iterator[object]:  # type: ignore[no-unty
         queues=ALL_QUEUES.split(","),
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def tracking_source(db):  # type: ignore[no-untyped-def]
+    """A tracking source and its write key."""
+    from leads.models import Source
+    from leads.services.sources import source_create
+
+    return source_create(name="Storefront", kind=Source.Kind.TRACKING, allowed_origins=["https://shop.example"])
+
+
+@pytest.fixture
+def shopify_source(db):  # type: ignore[no-untyped-def]
+    from leads.models import Source
+    from leads.services.sources import source_create
+
+    return source_create(name="Shopify store", kind=Source.Kind.SHOPIFY, secret="shpss_test_secret")[0]
+
+
+@pytest.fixture
+def woo_source(db):  # type: ignore[no-untyped-def]
+    from leads.models import Source
+    from leads.services.sources import source_create
+
+    return source_create(name="Woo store", kind=Source.Kind.WOOCOMMERCE, secret="woo_test_secret")[0]

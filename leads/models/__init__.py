@@ -4,6 +4,7 @@ from leads.models.contacts import Consent, Contact, ContactMerge, Identity, Note
 from leads.models.events import Event, Session
 from leads.models.inbound import InboundDelivery, Source
 from leads.models.orders import Order, OrderLine, Product, Refund
+from leads.models.privacy import PrivacyRequest
 
 __all__ = [
     "Consent",
@@ -15,6 +16,7 @@ __all__ = [
     "Note",
     "Order",
     "OrderLine",
+    "PrivacyRequest",
     "Product",
     "Refund",
     "Session",

@@ -1,0 +1,242 @@
+"""Turn stored tracking messages into contacts, events, sessions, orders and consent."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from leads import signals
+from leads.ingest.attribution import channel_of, touch_from
+from leads.ingest.segment import occurred_at
+from leads.models import Consent, Contact, Event, Identity, InboundDelivery, Order, Session, Source
+from leads.services.consent import consent_set
+from leads.services.identity import contact_resolve, normalise
+from leads.services.inbound import handles
+
+SESSION_GAP = timedelta(minutes=30)
+TRAIT_FIELDS = {
+    "firstName": "first_name",
+    "first_name": "first_name",
+    "lastName": "last_name",
+    "last_name": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "timezone": "time_zone",
+    "locale": "locale",
+}
+
+
+def _keys(message: dict[str, Any]) -> list[tuple[str, Any]]:
+    traits = {
+        **((message.get("context") or {}).get("traits") or {}),
+        **(message.get("traits") or {}),
+    }
+    properties = message.get("properties") or {}
+    return [
+        (Identity.Kind.ANONYMOUS_ID, message.get("anonymousId")),
+        (Identity.Kind.USER_ID, message.get("userId")),
+        (Identity.Kind.EMAIL, traits.get("email") or properties.get("email")),
+        (Identity.Kind.PHONE, traits.get("phone")),
+    ]
+
+
+def _apply_traits(contact: Contact, traits: dict[str, Any]) -> None:
+    extra = {}
+    for key, value in traits.items():
+        field = TRAIT_FIELDS.get(key)
+        if field and isinstance(value, str | int):
+            kind = {"email": Identity.Kind.EMAIL, "phone": Identity.Kind.PHONE}.get(field, "")
+            setattr(contact, field, normalise(kind, value)[:254])
+        elif key == "name" and isinstance(value, str) and not contact.first_name:
+            first, _, last = value.partition(" ")
+            contact.first_name, contact.last_name = first, last or contact.last_name
+        elif key == "company":
+            contact.company = str(value.get("name", "") if isinstance(value, dict) else value)[:200]
+        elif key == "address" and isinstance(value, dict) and value.get("country"):
+            contact.country = str(value["country"])[:2].upper()
+        else:
+            extra[key] = value
+    contact.properties = {**contact.properties, **extra}
+
+
+def _touch_contact(contact: Contact, at: datetime, context: dict[str, Any]) -> None:
+    if not contact.last_seen_at or at > contact.last_seen_at:
+        contact.last_seen_at = at
+    if context.get("timezone") and not contact.time_zone:
+        contact.time_zone = str(context["timezone"])[:64]
+    if context.get("locale") and not contact.locale:
+        contact.locale = str(context["locale"])[:20]
+
+
+def _session(contact: Contact, source: Source, message: dict[str, Any], at: datetime) -> Session:
+    """The visit this page view belongs to: a new one after 30 idle minutes or a new campaign."""
+    context = message.get("context") or {}
+    page = {**(context.get("page") or {}), **(message.get("properties") or {})}
+    touch = touch_from(page.get("url", ""), page.get("referrer", ""), context.get("campaign"))
+    anonymous_id = str(message.get("anonymousId") or "")
+    recent = (
+        Session.objects.filter(
+            contact=contact, last_activity_at__gte=at - SESSION_GAP, started_at__lte=at
+        )
+        .order_by("-last_activity_at")
+        .first()
+    )
+    new_campaign = (
+        touch.get("utm_campaign") and recent and touch["utm_campaign"] != recent.utm_campaign
+    )
+    if recent and not new_campaign:
+        recent.page_views += 1
+        recent.last_activity_at = max(recent.last_activity_at, at)
+        recent.save(update_fields=["page_views", "last_activity_at"])
+        return recent
+    own_host = urlsplit(page.get("url", "")).hostname or ""
+    channel = channel_of(touch, own_host)
+    session = Session.objects.create(
+        contact=contact,
+        source=source,
+        anonymous_id=anonymous_id,
+        started_at=at,
+        last_activity_at=at,
+        landing_url=touch.get("landing_url", ""),
+        referrer=touch.get("referrer", ""),
+        click_ids={k: touch[k] for k in ("gclid", "fbclid", "ttclid") if k in touch},
+        channel=channel,
+        page_views=1,
+        **{
+            k: touch.get(k, "")
+            for k in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+        },
+    )
+    stamped = {**touch, "channel": channel, "at": at.isoformat()}
+    if not contact.first_touch:
+        contact.first_touch, contact.source_channel = stamped, channel
+    contact.last_touch = stamped
+    return session
+
+
+def _money(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return Decimal("0")
+
+
+def _order_from_event(
+    contact: Contact, source: Source, properties: dict[str, Any], at: datetime
+) -> None:
+    """Segment's "Order Completed" for shops that send no order webhooks."""
+    order_id = str(properties.get("order_id") or properties.get("checkout_id") or "")
+    if not order_id:
+        return
+    total = _money(properties.get("total") or properties.get("revenue") or 0)
+    coupon = properties.get("coupon")
+    Order.objects.get_or_create(
+        source=source,
+        shop_order_id=order_id,
+        defaults={
+            "contact": contact,
+            "status": Order.Status.PAID,
+            "currency": str(properties.get("currency") or "USD")[:3].upper(),
+            "total": total,
+            "subtotal": _money(properties.get("subtotal") or total),
+            "discount_total": _money(properties.get("discount") or 0),
+            "shipping_total": _money(properties.get("shipping") or 0),
+            "tax_total": _money(properties.get("tax") or 0),
+            "coupon_codes": [str(coupon)] if coupon else [],
+            "placed_at": at,
+            "shop_updated_at": at,
+        },
+    )
+
+
+@handles(Source.Kind.TRACKING, "track", "identify", "page", "screen", "group", "alias")
+def handle_tracking(delivery: InboundDelivery) -> bool:
+    message = json.loads(bytes(delivery.body))
+    source = delivery.source
+    received = parse_datetime(message.get("receivedAt") or "") or delivery.received_at
+    at = occurred_at(message, received)
+    kind = message["type"]
+    context = message.get("context") or {}
+
+    if kind == "alias":
+        # previousId may be an anonymous id or an older user id: whichever is known joins.
+        previous = str(message["previousId"])
+        other = Identity.objects.filter(
+            value=previous, kind__in=[Identity.Kind.ANONYMOUS_ID, Identity.Kind.USER_ID]
+        ).first()
+        kind_of_previous = other.kind if other else Identity.Kind.ANONYMOUS_ID
+        contact = contact_resolve(
+            keys=[(Identity.Kind.USER_ID, message["userId"]), (kind_of_previous, previous)],
+            source=source,
+        )
+        contact.save()
+        return True
+
+    contact = contact_resolve(keys=_keys(message), source=source)
+    _touch_contact(contact, at, context)
+    properties = dict(message.get("properties") or {})
+    session = None
+    if kind == "identify":
+        _apply_traits(contact, message.get("traits") or {})
+        name = "Identified"
+        properties = {"traits": message.get("traits") or {}}
+    elif kind in ("page", "screen"):
+        session = _session(contact, source, message, at) if kind == "page" else None
+        name = "Page Viewed" if kind == "page" else "Screen Viewed"
+        if message.get("name"):
+            properties.setdefault("name", message["name"])
+    elif kind == "group":
+        traits = message.get("traits") or {}
+        if traits.get("name") and not contact.company:
+            contact.company = str(traits["name"])[:200]
+        name, properties = "Group", {"group_id": message["groupId"], "traits": traits}
+    else:
+        name = str(message["event"])[:200]
+        _apply_event_effects(contact, source, name, properties, at)
+    contact.save()
+
+    created = Event.objects.bulk_create(
+        [
+            Event(
+                contact=contact,
+                source=source,
+                session=session,
+                name=name,
+                properties=properties,
+                occurred_at=at,
+                message_id=str(message.get("messageId") or ""),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    contact_id, event_ids = contact.pk, [e.pk for e in created if e.pk]
+    transaction.on_commit(
+        lambda: signals.events_recorded.send(
+            sender=Event, contact_ids=[contact_id], event_ids=event_ids
+        )
+    )
+    return True
+
+
+def _apply_event_effects(
+    contact: Contact, source: Source, name: str, properties: dict[str, Any], at: datetime
+) -> None:
+    if name == "Order Completed":
+        _order_from_event(contact, source, properties, at)
+    elif name == "Newsletter Subscribed":
+        consent_set(
+            contact=contact,
+            channel=Consent.Channel.EMAIL,
+            status=Consent.Status.GRANTED,
+            source=f"tracking:{source.slug}:newsletter",
+            at=at,
+            proof={"event": name, "properties": properties},
+        )
+    elif name == "Signed Up" and properties.get("email") and not contact.email:
+        contact.email = str(properties["email"]).lower()

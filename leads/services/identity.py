@@ -1,0 +1,176 @@
+"""Identity stitching: every signal finds its one contact, and contacts merge when two of
+their identities meet."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.forms.models import model_to_dict
+
+from leads import signals
+from leads.models import (
+    Consent,
+    Contact,
+    ContactMerge,
+    Event,
+    Identity,
+    Note,
+    Order,
+    Session,
+    Source,
+)
+
+Kind = Identity.Kind
+KNOWN_KINDS = {Kind.EMAIL, Kind.USER_ID, Kind.PHONE, Kind.SHOP_CUSTOMER}
+# Fields a merge fills on the survivor when the survivor has none.
+PROFILE_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "country",
+    "time_zone",
+    "locale",
+    "company",
+]
+
+
+def normalise(kind: str, value: object) -> str:
+    text = str(value).strip()
+    if kind == Kind.EMAIL:
+        return text.lower()
+    if kind == Kind.PHONE:
+        return ("+" if text.startswith("+") else "") + re.sub(r"\D", "", text)
+    return text
+
+
+def _lock_keys(keys: list[tuple[str, str]]) -> None:
+    """Serialise resolution per identity so two workers never create two contacts for one
+    person. Sorted, so two resolvers of overlapping keys cannot deadlock."""
+    with connection.cursor() as cursor:
+        for kind, value in sorted(set(keys)):
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{kind}:{value}"]
+            )
+
+
+def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None = None) -> Contact:
+    """The contact these identities belong to: found, created, or merged from several.
+
+    Must run inside a transaction (the advisory locks last until it ends).
+    """
+    wanted = [(kind, normalise(kind, value)) for kind, value in keys if value not in (None, "")]
+    wanted = [(kind, value) for kind, value in wanted if value]
+    if not wanted:
+        raise ValueError("no identity to resolve: need an anonymous id, user id, e-mail or phone")
+    _lock_keys(wanted)
+    query = Q()
+    for kind, value in wanted:
+        query |= Q(kind=kind, value=value)
+    found = list(Identity.objects.filter(query).select_related("contact"))
+    contacts = {identity.contact_id: identity.contact for identity in found}
+
+    if not contacts:
+        contact = Contact.objects.create()
+    elif len(contacts) == 1:
+        contact = next(iter(contacts.values()))
+    else:
+        contact = _pick_survivor(list(contacts.values()))
+        for other in contacts.values():
+            if other.pk != contact.pk:
+                kinds = sorted({i.kind for i in found if i.contact_id == other.pk})
+                contact_merge(
+                    survivor=contact, merged=other, reason=f"identities met: {', '.join(kinds)}"
+                )
+
+    have = {(i.kind, i.value) for i in found}
+    missing = [
+        Identity(contact=contact, kind=k, value=v, source=source)
+        for k, v in wanted
+        if (k, v) not in have
+    ]
+    Identity.objects.bulk_create(missing, ignore_conflicts=True)
+    for kind, value in wanted:
+        if kind == Kind.EMAIL and not contact.email:
+            contact.email = value
+        elif kind == Kind.PHONE and not contact.phone:
+            contact.phone = value
+    return contact
+
+
+def _pick_survivor(contacts: list[Contact]) -> Contact:
+    """The contact with the most known identities survives; the oldest breaks ties."""
+    known = dict(
+        Identity.objects.filter(contact__in=contacts, kind__in=KNOWN_KINDS)
+        .values_list("contact")
+        .annotate(n=Count("id"))
+    )
+    return min(contacts, key=lambda c: (-known.get(c.pk, 0), c.pk))
+
+
+@transaction.atomic
+def contact_merge(*, survivor: Contact, merged: Contact, reason: str, actor=None) -> Contact:  # type: ignore[no-untyped-def]
+    """Move everything of `merged` onto `survivor`; nothing is lost and the merge is kept.
+
+    Rows of other apps follow through the `contacts_merged` signal.
+    """
+    if survivor.pk == merged.pk:
+        raise ValueError("a contact cannot be merged into itself")
+    snapshot = model_to_dict(merged, exclude=["merged_into"])
+    snapshot["created_at"] = merged.created_at.isoformat()
+    snapshot["last_seen_at"] = merged.last_seen_at.isoformat() if merged.last_seen_at else None
+
+    for model in (Identity, Event, Session, Order, Note):
+        model.objects.filter(contact=merged).update(contact=survivor)  # type: ignore[attr-defined]
+    ContactMerge.objects.filter(survivor=merged).update(survivor=survivor)
+    Contact.objects.filter(merged_into=merged).update(merged_into=survivor)
+    _merge_consents(survivor, merged)
+
+    for field in PROFILE_FIELDS:
+        if not getattr(survivor, field) and getattr(merged, field):
+            setattr(survivor, field, getattr(merged, field))
+    survivor.properties = {**merged.properties, **survivor.properties}
+    if merged.first_touch and (not survivor.first_touch or merged.created_at < survivor.created_at):
+        survivor.first_touch, survivor.source_channel = merged.first_touch, merged.source_channel
+    if merged.last_seen_at and (
+        not survivor.last_seen_at or merged.last_seen_at > survivor.last_seen_at
+    ):
+        survivor.last_seen_at, survivor.last_touch = (
+            merged.last_seen_at,
+            merged.last_touch or survivor.last_touch,
+        )
+    survivor.save()
+
+    merged.merged_into = survivor
+    merged.save(update_fields=["merged_into", "updated_at"])
+    ContactMerge.objects.create(
+        survivor=survivor, merged_id=merged.pk, snapshot=snapshot, reason=reason, actor=actor
+    )
+    survivor_id, merged_id = survivor.pk, merged.pk
+    transaction.on_commit(
+        lambda: signals.contacts_merged.send(
+            sender=Contact, survivor_id=survivor_id, merged_id=merged_id
+        )
+    )
+    return survivor
+
+
+def _merge_consents(survivor: Contact, merged: Contact) -> None:
+    """Per channel, the most restrictive consent wins: a STOP on either record stands."""
+    rank = Consent.RESTRICTIVENESS
+    mine = {c.channel: c for c in survivor.consents.all()}
+    for theirs in merged.consents.all():
+        current = mine.get(theirs.channel)
+        if current is None:
+            theirs.contact = survivor
+            theirs.save(update_fields=["contact"])
+        elif rank[theirs.status] < rank[current.status]:  # type: ignore[index]
+            current.status, current.source = theirs.status, theirs.source
+            current.changed_at, current.proof = theirs.changed_at, theirs.proof
+            current.save(update_fields=["status", "source", "changed_at", "proof"])
+            theirs.delete()
+        else:
+            theirs.delete()

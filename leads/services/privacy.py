@@ -1,0 +1,84 @@
+"""Export and erasure of one contact's data (GDPR, Shopify's redact topics)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from leads.models import Contact, Event, PrivacyRequest, Session
+
+
+def _rows(queryset, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    return [model_to_dict(row, exclude=list(exclude)) for row in queryset]
+
+
+def contact_export_document(contact: Contact) -> dict[str, Any]:
+    """Everything Growth holds about a contact, as plain JSON-able data."""
+    document = {
+        "contact": {
+            **model_to_dict(contact),
+            "created_at": contact.created_at,
+            "last_seen_at": contact.last_seen_at,
+        },
+        "identities": _rows(contact.identities.all()),
+        "consents": _rows(contact.consents.all()),
+        "events": list(contact.events.values("name", "properties", "occurred_at", "message_id")),
+        "sessions": list(contact.sessions.values()),
+        "orders": [
+            {
+                **model_to_dict(o),
+                "lines": list(o.lines.values("sku", "name", "quantity", "unit_price", "total")),
+            }
+            for o in contact.orders.prefetch_related("lines")
+        ],
+        "notes": list(contact.notes.values("body", "created_at")),
+    }
+    return json.loads(json.dumps(document, cls=DjangoJSONEncoder))
+
+
+@transaction.atomic
+def contact_export(*, contact: Contact, origin: str, requested_by=None) -> PrivacyRequest:  # type: ignore[no-untyped-def]
+    return PrivacyRequest.objects.create(
+        kind=PrivacyRequest.Kind.EXPORT,
+        contact_id=contact.pk,
+        origin=origin,
+        requested_by=requested_by,
+        export=contact_export_document(contact),
+    )
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact, origin: str, requested_by=None) -> PrivacyRequest:  # type: ignore[no-untyped-def]
+    """Remove personal data. Orders stay, unlinked from any person, so revenue adds up."""
+    contact.identities.all().delete()
+    contact.notes.all().delete()
+    contact.consents.all().delete()
+    Event.objects.filter(contact=contact).update(properties={})
+    Session.objects.filter(contact=contact).update(
+        landing_url="", referrer="", anonymous_id="", click_ids={}
+    )
+    for field in (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company",
+        "locale",
+        "time_zone",
+        "country",
+    ):
+        setattr(contact, field, "")
+    contact.properties, contact.first_touch, contact.last_touch = {}, {}, {}
+    contact.erased_at = timezone.now()
+    contact.save()
+    return PrivacyRequest.objects.create(
+        kind=PrivacyRequest.Kind.ERASE,
+        contact_id=contact.pk,
+        origin=origin,
+        requested_by=requested_by,
+    )
