@@ -120,3 +120,24 @@ def test_same_delivery_sent_concurrently_has_one_effect(live_server, shopify_sou
     assert InboundDelivery.objects.count() == 1
     process_all()
     assert Order.objects.count() == 1
+
+
+def test_redis_down_still_accepts_and_stores(client, tracking_source, django_capture_on_commit_callbacks, caplog):
+    """Nothing accepted is lost: with the broker gone the request still stores and answers
+    200; the beat sweep processes it once Redis is back."""
+    from growth.celery import app
+
+    _, key = tracking_source
+    real_url, real_pool = app.conf.broker_url, app._pool
+    app.conf.broker_url, app._pool = "redis://127.0.0.1:1/0", None  # nothing listens there
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_segment(client, key, "track", {"type": "track", "event": "E", "userId": "u"})
+    finally:
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url, app._pool = real_url, real_pool
+    assert response.status_code == 200
+    assert "could not enqueue inbound processing" in caplog.text
+    assert InboundDelivery.objects.get().status == "pending"
+    assert process_all() == 1
