@@ -29,7 +29,7 @@ DEMO_USERS: dict[Role, tuple[str, str, str]] = {
 @dataclass(frozen=True)
 class Step:
     name: str
-    run: Callable[[Callable[[int], None]], None]  # gets an `advance(n)` callback
+    run: Callable[[Callable[[int], None]], object]  # gets an `advance(n)` callback
     total: int  # units of progress the step reports
 
 

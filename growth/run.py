@@ -28,7 +28,7 @@ from pathlib import Path
 from growth import devservices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-COLOURS = {"web": "\033[36m", "worker": "\033[35m", "beat": "\033[33m"}
+COLOURS = {"web": "\033[36m", "worker": "\033[35m", "beat": "\033[33m", "shop": "\033[32m"}
 RESET_COLOUR = "\033[0m"
 
 
@@ -130,6 +130,7 @@ def banner(url: str, *, demo: bool) -> None:
         django.setup()  # role labels are translatable strings
         from growth.demo import logins
 
+        say(f"Demo storefront (tracked live): {url}/demo-shop/")
         say("Demo logins (role, user name, password):")
         for role, username, password in logins():
             say(f"  {role:<14} {username:<14} {password}")
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("STATIC_MANIFEST", "1")
         if demo:
             os.environ.setdefault("SECRET_KEY", dev_secret_key())
+            os.environ.setdefault("DEMO_SHOP", "1")
             if options.reset and not (embedded_db and embedded_redis):
                 say("RESET: emptying the configured database")
                 reset_configured_database()
@@ -207,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         wildcard = options.host in {"0.0.0.0", "::"}  # noqa: S104 (only compared, to print a usable URL)
         url = f"http://{'127.0.0.1' if wildcard else options.host}:{options.port}"
         if wait_until_up(f"{url}/healthz"):
+            if demo:  # live shop traffic over HTTP, so the product visibly moves
+                supervisor.start(
+                    "shop", [python, str(BASE_DIR / "manage.py"), "demo_trickle", "--url", url]
+                )
             banner(url, demo=demo)
         elif not interrupted.is_set():
             say(f"Growth did not become healthy; see the logs above and {url}/healthz")

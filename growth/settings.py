@@ -145,6 +145,9 @@ CELERY_BEAT_SCHEDULE = {
 WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0)
 WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=60.0)
 
+# The demo storefront page (make demo turns it on; off everywhere else).
+DEMO_SHOP = env.bool("DEMO_SHOP", default=False)
+
 # --- Auth --------------------------------------------------------------------------------
 
 LOGIN_URL = "login"

@@ -12,7 +12,10 @@ class LeadsConfig(AppConfig):
 
         # Connect domain-signal receivers and register the inbound handlers.
         from leads import receivers  # noqa: F401
+        from leads.demo.loader import register_demo_step
         from leads.ingest import handlers_segment, handlers_shop  # noqa: F401
+
+        register_demo_step()
 
         navigation.register(
             navigation.Section(

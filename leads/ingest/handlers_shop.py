@@ -274,7 +274,7 @@ def shopify_refund(delivery: InboundDelivery) -> bool:
     _, created = refund_record(
         order=order, data=RefundData(str(data["id"]), amount, str(data.get("note") or "")[:300], at)
     )
-    if created and order.contact_id:
+    if created and order.contact is not None:
         _record_event(
             order.contact,
             source,

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from leads.demo import views as demo_views
 from leads.ingest import segment, shop_webhooks
 
 urlpatterns = [
@@ -8,4 +9,6 @@ urlpatterns = [
     path(
         "webhooks/woocommerce/<slug:slug>/", shop_webhooks.woocommerce, name="webhook_woocommerce"
     ),
+    path("demo-shop/", demo_views.storefront, name="demo_storefront"),
+    path("demo-shop/products/<str:product_id>/", demo_views.product, name="demo_product"),
 ]

@@ -6,7 +6,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0")}
+
+def money() -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
 
 
 class Product(models.Model):
@@ -15,7 +17,7 @@ class Product(models.Model):
     sku = models.CharField(max_length=120, blank=True)
     name = models.CharField(max_length=300)
     category = models.CharField(max_length=200, blank=True)
-    price = models.DecimalField(**MONEY)
+    price = money()
     currency = models.CharField(max_length=3, blank=True)
     url = models.TextField(blank=True)
     image_url = models.TextField(blank=True)
@@ -50,12 +52,12 @@ class Order(models.Model):
     currency = models.CharField(max_length=3)
     # Converts this order's currency to the shop's reporting currency, stored with the order.
     rate_to_base = models.DecimalField(max_digits=16, decimal_places=8, default=Decimal("1"))
-    subtotal = models.DecimalField(**MONEY)
-    discount_total = models.DecimalField(**MONEY)
-    shipping_total = models.DecimalField(**MONEY)
-    tax_total = models.DecimalField(**MONEY)
-    total = models.DecimalField(**MONEY)
-    refunded_total = models.DecimalField(**MONEY)
+    subtotal = money()
+    discount_total = money()
+    shipping_total = money()
+    tax_total = money()
+    total = money()
+    refunded_total = money()
     coupon_codes = ArrayField(models.CharField(max_length=100), default=list, blank=True)
     placed_at = models.DateTimeField()
     shop_updated_at = models.DateTimeField()  # newer updates win; older ones are ignored
@@ -82,8 +84,8 @@ class OrderLine(models.Model):
     sku = models.CharField(max_length=120, blank=True)
     name = models.CharField(max_length=300)
     quantity = models.IntegerField(default=1)
-    unit_price = models.DecimalField(**MONEY)
-    total = models.DecimalField(**MONEY)
+    unit_price = money()
+    total = money()
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
@@ -92,7 +94,7 @@ class OrderLine(models.Model):
 class Refund(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
     shop_refund_id = models.CharField(max_length=120)
-    amount = models.DecimalField(**MONEY)
+    amount = money()
     reason = models.CharField(max_length=300, blank=True)
     refunded_at = models.DateTimeField()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -112,7 +113,7 @@ def _pick_survivor(contacts: list[Contact]) -> Contact:
 
 
 @transaction.atomic
-def contact_merge(*, survivor: Contact, merged: Contact, reason: str, actor=None) -> Contact:  # type: ignore[no-untyped-def]
+def contact_merge(*, survivor: Contact, merged: Contact, reason: str, actor: Any = None) -> Contact:
     """Move everything of `merged` onto `survivor`; nothing is lost and the merge is kept.
 
     Rows of other apps follow through the `contacts_merged` signal.
@@ -124,7 +125,7 @@ def contact_merge(*, survivor: Contact, merged: Contact, reason: str, actor=None
     snapshot["last_seen_at"] = merged.last_seen_at.isoformat() if merged.last_seen_at else None
 
     for model in (Identity, Event, Session, Order, Note):
-        model.objects.filter(contact=merged).update(contact=survivor)  # type: ignore[attr-defined]
+        model.objects.filter(contact=merged).update(contact=survivor)
     ContactMerge.objects.filter(survivor=merged).update(survivor=survivor)
     Contact.objects.filter(merged_into=merged).update(merged_into=survivor)
     _merge_consents(survivor, merged)
@@ -167,7 +168,7 @@ def _merge_consents(survivor: Contact, merged: Contact) -> None:
         if current is None:
             theirs.contact = survivor
             theirs.save(update_fields=["contact"])
-        elif rank[theirs.status] < rank[current.status]:  # type: ignore[index]
+        elif rank[theirs.status] < rank[current.status]:
             current.status, current.source = theirs.status, theirs.source
             current.changed_at, current.proof = theirs.changed_at, theirs.proof
             current.save(update_fields=["status", "source", "changed_at", "proof"])

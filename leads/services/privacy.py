@@ -13,7 +13,7 @@ from django.utils import timezone
 from leads.models import Contact, Event, PrivacyRequest, Session
 
 
-def _rows(queryset, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _rows(queryset: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return [model_to_dict(row, exclude=list(exclude)) for row in queryset]
 
 
@@ -42,7 +42,7 @@ def contact_export_document(contact: Contact) -> dict[str, Any]:
 
 
 @transaction.atomic
-def contact_export(*, contact: Contact, origin: str, requested_by=None) -> PrivacyRequest:  # type: ignore[no-untyped-def]
+def contact_export(*, contact: Contact, origin: str, requested_by: Any = None) -> PrivacyRequest:
     return PrivacyRequest.objects.create(
         kind=PrivacyRequest.Kind.EXPORT,
         contact_id=contact.pk,
@@ -53,7 +53,7 @@ def contact_export(*, contact: Contact, origin: str, requested_by=None) -> Priva
 
 
 @transaction.atomic
-def contact_erase(*, contact: Contact, origin: str, requested_by=None) -> PrivacyRequest:  # type: ignore[no-untyped-def]
+def contact_erase(*, contact: Contact, origin: str, requested_by: Any = None) -> PrivacyRequest:
     """Remove personal data. Orders stay, unlinked from any person, so revenue adds up."""
     contact.identities.all().delete()
     contact.notes.all().delete()

@@ -128,15 +128,20 @@ def test_redis_down_still_accepts_and_stores(client, tracking_source, django_cap
     from growth.celery import app
 
     _, key = tracking_source
-    real_url, real_pool = app.conf.broker_url, app._pool
-    app.conf.broker_url, app._pool = "redis://127.0.0.1:1/0", None  # nothing listens there
+    def fresh_pools() -> None:  # the next publish connects anew to conf.broker_url
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool, app.amqp._producer_pool = None, None
+
+    real_url = app.conf.broker_url
+    fresh_pools()
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = post_segment(client, key, "track", {"type": "track", "event": "E", "userId": "u"})
     finally:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url, app._pool = real_url, real_pool
+        fresh_pools()
+        app.conf.broker_url = real_url
     assert response.status_code == 200
     assert "could not enqueue inbound processing" in caplog.text
     assert InboundDelivery.objects.get().status == "pending"
