@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Lower
 from django.utils.translation import gettext_lazy as _
+
+# The text the contact search matches: one lower-cased string, so a single trigram index
+# answers "name, e-mail or phone contains …" (leads.selectors filters on this same expression).
+SEARCH_TEXT = Lower(
+    Concat("first_name", Value(" "), "last_name", Value(" "), "email", Value(" "), "phone")
+)
 
 
 class Contact(models.Model):
@@ -48,6 +54,7 @@ class Contact(models.Model):
             models.Index(fields=["source_channel"], name="contact_source"),
             models.Index(fields=["country"], name="contact_country"),
             GinIndex(fields=["properties"], name="contact_properties"),
+            GinIndex(OpClass(SEARCH_TEXT, name="gin_trgm_ops"), name="contact_search_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -101,7 +108,7 @@ class Consent(models.Model):
         UNKNOWN = "unknown", _("unknown")
 
     # Ordered from most to least restrictive: merges keep the most restrictive.
-    RESTRICTIVENESS = {Status.DENIED: 0, Status.UNKNOWN: 1, Status.GRANTED: 2}
+    RESTRICTIVENESS: dict[str, int] = {"denied": 0, "unknown": 1, "granted": 2}
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
     channel = models.CharField(max_length=10, choices=Channel.choices)
