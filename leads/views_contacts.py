@@ -1,0 +1,143 @@
+"""Contact pages: the list (search, filters, keyset pages, CSV export) and one contact's
+record with its timeline and notes."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from growth.permissions import capability_required
+from growth.roles import Capability
+from leads import selectors
+from leads.forms_contacts import ContactFilterForm, NoteForm, TimelineFilterForm
+from leads.models import Contact
+from leads.services.notes import note_add
+
+view_contacts = capability_required(Capability.VIEW_CONTACTS)
+
+
+@view_contacts
+@require_GET
+def contact_list(request: HttpRequest) -> HttpResponse:
+    form = ContactFilterForm(request.GET or None)
+    filters = form.filters()
+    sort, descending = form.sorting()
+    page = selectors.contact_page(
+        filters=filters, sort=sort, descending=descending, after=request.GET.get("after", "")
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "filtered": filters.active,
+        "paged": "after" in request.GET,
+    }
+    return render(request, "leads/contacts/list.html", context)
+
+
+class _Echo:
+    """csv.writer wants a file; this one hands each line back so it can be streamed."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# A spreadsheet runs a cell starting with one of these as a formula; numbers (a phone
+# "+15551234567", a score "-5") are safe and stay as they are.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"^[+-]?[\d\s().-]+$")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not NUMBER.match(value):
+        return "'" + value
+    return "" if value is None else value
+
+
+@view_contacts
+@require_GET
+def contact_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The whole filtered list as CSV, streamed row by row: no page limit, flat memory."""
+    form = ContactFilterForm(request.GET or None)
+    sort, descending = form.sorting()
+    rows = selectors.contact_export_rows(filters=form.filters(), sort=sort, descending=descending)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        # Column names stay English field names: they are what a CSV import reads back.
+        yield writer.writerow(selectors.EXPORT_COLUMNS)
+        for row in rows:
+            yield writer.writerow([_cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+    return response
+
+
+def _contact_or_404(pk: int) -> Contact:
+    try:
+        return selectors.contact_get(pk=pk)
+    except Contact.DoesNotExist as error:
+        raise Http404(_("No contact with this number.")) from error
+
+
+def _detail(
+    request: HttpRequest, contact: Contact, note_form: NoteForm | None = None, status: int = 200
+) -> HttpResponse:
+    if contact.erased_at:
+        # Nothing personal is left to show; say so rather than show empty fields.
+        return render(request, "leads/contacts/erased.html", {"contact": contact}, status=status)
+    timeline_form = TimelineFilterForm(request.GET or None)
+    before = selectors.TimelineCursor.decode(request.GET.get("before", ""))
+    timeline = selectors.contact_timeline(
+        contact=contact, kinds=timeline_form.kinds(), before=before
+    )
+    context = {"contact": contact, "timeline": timeline, "timeline_form": timeline_form}
+    if request.htmx and before:  # type: ignore[attr-defined]
+        # "Load more": only the next items, appended in place of the button.
+        response = render(request, "leads/contacts/_timeline_items.html", context, status=status)
+    else:
+        context |= {
+            "record": selectors.contact_record(contact=contact),
+            "note_form": note_form or NoteForm(),
+            "continued": before is not None,
+        }
+        response = render(request, "leads/contacts/detail.html", context, status=status)
+    patch_vary_headers(response, ["HX-Request"])  # same URL, partial or whole page
+    return response
+
+
+@view_contacts
+@require_GET
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact_or_404(pk)
+    if contact.merged_into_id:
+        # A merged contact lives on in its survivor; old links and bookmarks land there.
+        return redirect("contact_detail", pk=contact.merged_into_id)
+    return _detail(request, contact)
+
+
+@view_contacts
+@require_POST
+def contact_note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _contact_or_404(pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            note_add(contact=contact, author=request.user, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect(reverse("contact_detail", args=[contact.pk]) + "#notes")
+    return _detail(request, contact, note_form=form, status=400)
