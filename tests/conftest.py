@@ -71,7 +71,9 @@ def tracking_source(db):  # type: ignore[no-untyped-def]
     from leads.models import Source
     from leads.services.sources import source_create
 
-    return source_create(name="Storefront", kind=Source.Kind.TRACKING, allowed_origins=["https://shop.example"])
+    return source_create(
+        name="Storefront", kind=Source.Kind.TRACKING, allowed_origins=["https://shop.example"]
+    )
 
 
 @pytest.fixture
@@ -79,7 +81,9 @@ def shopify_source(db):  # type: ignore[no-untyped-def]
     from leads.models import Source
     from leads.services.sources import source_create
 
-    return source_create(name="Shopify store", kind=Source.Kind.SHOPIFY, secret="shpss_test_secret")[0]
+    return source_create(
+        name="Shopify store", kind=Source.Kind.SHOPIFY, secret="shpss_test_secret"
+    )[0]
 
 
 @pytest.fixture
@@ -87,4 +91,6 @@ def woo_source(db):  # type: ignore[no-untyped-def]
     from leads.models import Source
     from leads.services.sources import source_create
 
-    return source_create(name="Woo store", kind=Source.Kind.WOOCOMMERCE, secret="woo_test_secret")[0]
+    return source_create(name="Woo store", kind=Source.Kind.WOOCOMMERCE, secret="woo_test_secret")[
+        0
+    ]

@@ -29,7 +29,13 @@ def test_snippet_tracks_views_clicks_and_sign_up(page: Page):
     contact = Contact.objects.get(merged_into__isnull=True)
     assert contact.email == "shopper@example.com"
     names = set(Event.objects.filter(contact=contact).values_list("name", flat=True))
-    assert {"Page Viewed", "Product Viewed", "Product Added", "Identified", "Newsletter Subscribed"} <= names
+    assert {
+        "Page Viewed",
+        "Product Viewed",
+        "Product Added",
+        "Identified",
+        "Newsletter Subscribed",
+    } <= names
     assert contact.source_channel == "newsletter / email"
     assert Consent.objects.get(contact=contact).status == "granted"
     cookie = next(c for c in page.context.cookies() if c["name"] == "growth_aid")

@@ -17,8 +17,16 @@ pytestmark = pytest.mark.django_db
 
 def test_missing_or_wrong_write_key_is_401_and_stores_nothing(client, tracking_source):
     message = json.dumps({"type": "track", "event": "E", "userId": "u"})
-    assert client.post("/ingest/v1/track", data=message, content_type="application/json").status_code == 401
-    wrong = client.post("/ingest/v1/track", data=message, content_type="application/json", HTTP_AUTHORIZATION=basic("nope"))
+    assert (
+        client.post("/ingest/v1/track", data=message, content_type="application/json").status_code
+        == 401
+    )
+    wrong = client.post(
+        "/ingest/v1/track",
+        data=message,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic("nope"),
+    )
     assert wrong.status_code == 401 and wrong.json()["error"] == "unknown or inactive write key"
     assert InboundDelivery.objects.count() == 0
 
@@ -33,7 +41,12 @@ def test_rotated_key_stops_working(client, tracking_source):
 
 def test_malformed_json_is_400_saying_so(client, tracking_source):
     _, key = tracking_source
-    response = client.post("/ingest/v1/batch", data=b"{not json", content_type="application/json", HTTP_AUTHORIZATION=basic(key))
+    response = client.post(
+        "/ingest/v1/batch",
+        data=b"{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic(key),
+    )
     assert response.status_code == 400
     assert response.json()["error"].startswith("body is not valid JSON")
 
@@ -42,17 +55,33 @@ def test_oversized_message_and_batch_are_413(client, tracking_source):
     _, key = tracking_source
     big = {"type": "track", "event": "E", "userId": "u", "properties": {"x": "a" * 33_000}}
     assert post_segment(client, key, "track", big).status_code == 413
-    batch = {"batch": [{"type": "track", "event": "E", "userId": "u", "properties": {"x": "a" * 30_000}}] * 18}
+    batch = {
+        "batch": [{"type": "track", "event": "E", "userId": "u", "properties": {"x": "a" * 30_000}}]
+        * 18
+    }
     response = post_segment(client, key, "batch", batch)
     assert response.status_code == 413 and "500 KB" in response.json()["error"]
     assert InboundDelivery.objects.count() == 0
 
 
 def test_bad_shopify_signature_is_401_and_stores_nothing(client, shopify_source):
-    response = post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="w", secret="not-the-secret")
+    response = post_shopify(
+        client,
+        shopify_source,
+        "orders/create",
+        shopify_order(),
+        webhook_id="w",
+        secret="not-the-secret",
+    )
     assert response.status_code == 401
     body = json.dumps(shopify_order()).encode()
-    unsigned = client.post(f"/webhooks/shopify/{shopify_source.slug}/", data=body, content_type="application/json", HTTP_X_SHOPIFY_TOPIC="orders/create", HTTP_X_SHOPIFY_WEBHOOK_ID="w")
+    unsigned = client.post(
+        f"/webhooks/shopify/{shopify_source.slug}/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_SHOPIFY_TOPIC="orders/create",
+        HTTP_X_SHOPIFY_WEBHOOK_ID="w",
+    )
     assert unsigned.status_code == 401
     assert InboundDelivery.objects.count() == 0
 
@@ -61,16 +90,30 @@ def test_shopify_missing_headers_are_named(client, shopify_source):
     from leads.ingest.http import hmac_base64
 
     body = b"{}"
-    response = client.post(f"/webhooks/shopify/{shopify_source.slug}/", data=body, content_type="application/json", HTTP_X_SHOPIFY_HMAC_SHA256=hmac_base64(shopify_source.secret, body))
+    response = client.post(
+        f"/webhooks/shopify/{shopify_source.slug}/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_SHOPIFY_HMAC_SHA256=hmac_base64(shopify_source.secret, body),
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "missing header X-Shopify-Topic, X-Shopify-Webhook-Id"
 
 
 def test_processing_error_fails_one_delivery_and_the_batch_goes_on(client, shopify_source):
-    post_shopify(client, shopify_source, "orders/create", {"id": 5, "created_at": "not a date"}, webhook_id="bad")
+    post_shopify(
+        client,
+        shopify_source,
+        "orders/create",
+        {"id": 5, "created_at": "not a date"},
+        webhook_id="bad",
+    )
     post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="good")
     process_all()
-    bad, good = InboundDelivery.objects.get(delivery_id="bad"), InboundDelivery.objects.get(delivery_id="good")
+    bad, good = (
+        InboundDelivery.objects.get(delivery_id="bad"),
+        InboundDelivery.objects.get(delivery_id="good"),
+    )
     assert bad.status == "failed" and "not a date-time" in bad.error
     assert good.status == "processed"
     assert Order.objects.count() == 1
@@ -83,8 +126,15 @@ def test_database_down_answers_503(client, shopify_source, tracking_source):
     connection.close()
     connection.settings_dict["PORT"] = "1"  # nothing listens there: the server is "down"
     try:
-        response = client.post("/ingest/v1/track", data=body, content_type="application/json", HTTP_AUTHORIZATION=basic(key))
-        shop = post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="w")
+        response = client.post(
+            "/ingest/v1/track",
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=basic(key),
+        )
+        shop = post_shopify(
+            client, shopify_source, "orders/create", shopify_order(), webhook_id="w"
+        )
     finally:
         connection.settings_dict["PORT"] = real_port
         connection.close()
@@ -122,12 +172,15 @@ def test_same_delivery_sent_concurrently_has_one_effect(live_server, shopify_sou
     assert Order.objects.count() == 1
 
 
-def test_redis_down_still_accepts_and_stores(client, tracking_source, django_capture_on_commit_callbacks, caplog):
+def test_redis_down_still_accepts_and_stores(
+    client, tracking_source, django_capture_on_commit_callbacks, caplog
+):
     """Nothing accepted is lost: with the broker gone the request still stores and answers
     200; the beat sweep processes it once Redis is back."""
     from growth.celery import app
 
     _, key = tracking_source
+
     def fresh_pools() -> None:  # the next publish connects anew to conf.broker_url
         if app._pool is not None:
             app._pool.force_close_all()
@@ -138,7 +191,9 @@ def test_redis_down_still_accepts_and_stores(client, tracking_source, django_cap
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            response = post_segment(client, key, "track", {"type": "track", "event": "E", "userId": "u"})
+            response = post_segment(
+                client, key, "track", {"type": "track", "event": "E", "userId": "u"}
+            )
     finally:
         fresh_pools()
         app.conf.broker_url = real_url

@@ -33,7 +33,15 @@ def post_segment(client, write_key: str, kind: str, payload: dict[str, Any], **e
     )
 
 
-def post_shopify(client, source: Source, topic: str, payload: dict[str, Any], *, webhook_id: str, secret: str | None = None):  # type: ignore[no-untyped-def]
+def post_shopify(
+    client,
+    source: Source,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    webhook_id: str,
+    secret: str | None = None,
+):  # type: ignore[no-untyped-def]
     body = json.dumps(payload).encode()
     return client.post(
         f"/webhooks/shopify/{source.slug}/",
@@ -46,7 +54,15 @@ def post_shopify(client, source: Source, topic: str, payload: dict[str, Any], *,
     )
 
 
-def post_woo(client, source: Source, topic: str, payload: dict[str, Any], *, delivery_id: str, secret: str | None = None):  # type: ignore[no-untyped-def]
+def post_woo(
+    client,
+    source: Source,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    delivery_id: str,
+    secret: str | None = None,
+):  # type: ignore[no-untyped-def]
     body = json.dumps(payload).encode()
     return client.post(
         f"/webhooks/woocommerce/{source.slug}/",

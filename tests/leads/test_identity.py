@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from leads.models import Consent, Contact, ContactMerge, Event, Identity, Note, Order
 from leads.services.identity import contact_merge, contact_resolve, normalise
-from tests.leads.factories import ConsentFactory, ContactFactory, EventFactory, IdentityFactory, OrderFactory
+from tests.leads.factories import (
+    ConsentFactory,
+    ContactFactory,
+    EventFactory,
+    IdentityFactory,
+    OrderFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +44,9 @@ def test_two_known_contacts_meeting_merge_and_lose_nothing():
     Note.objects.create(contact=new, body="called, interested")
     now = datetime.now(UTC)
     ConsentFactory(contact=old, channel="email", status="granted", changed_at=now)
-    ConsentFactory(contact=new, channel="email", status="denied", changed_at=now - timedelta(days=3))
+    ConsentFactory(
+        contact=new, channel="email", status="denied", changed_at=now - timedelta(days=3)
+    )
     ConsentFactory(contact=new, channel="sms", status="granted", changed_at=now)
 
     survivor = contact_resolve(keys=[("email", "old@example.com"), ("user_id", "u-1")])
@@ -48,11 +56,19 @@ def test_two_known_contacts_meeting_merge_and_lose_nothing():
     assert Event.objects.filter(contact=survivor).count() == 5
     assert Order.objects.get().contact_id == survivor.pk
     assert Note.objects.get().contact_id == survivor.pk
-    assert set(Identity.objects.filter(contact=survivor).values_list("kind", flat=True)) == {"email", "user_id", "phone"}
+    assert set(Identity.objects.filter(contact=survivor).values_list("kind", flat=True)) == {
+        "email",
+        "user_id",
+        "phone",
+    }
     consents = dict(Consent.objects.filter(contact=survivor).values_list("channel", "status"))
     assert consents == {"email": "denied", "sms": "granted"}  # the most restrictive wins
     survivor.refresh_from_db()
-    assert (survivor.first_name, survivor.email, survivor.company) == ("Zoe", "old@example.com", "Acme")
+    assert (survivor.first_name, survivor.email, survivor.company) == (
+        "Zoe",
+        "old@example.com",
+        "Acme",
+    )
     merge = ContactMerge.objects.get()
     assert merge.merged_id == old.pk and "email" in merge.reason
     assert merge.snapshot["email"] == "old@example.com"

@@ -10,25 +10,48 @@ pytestmark = pytest.mark.django_db
 
 
 def test_shopify_order_creates_contact_order_event_and_consent(client, shopify_source):
-    response = post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="wh-1")
+    response = post_shopify(
+        client, shopify_source, "orders/create", shopify_order(), webhook_id="wh-1"
+    )
     assert response.status_code == 200
     assert process_all() == 1
     contact = Contact.objects.get()
-    assert (contact.first_name, contact.last_name, contact.email, contact.country, contact.company) == ("Bob", "Norman", "bob.norman@example.com", "CA", "Norman Ltd")
+    assert (
+        contact.first_name,
+        contact.last_name,
+        contact.email,
+        contact.country,
+        contact.company,
+    ) == ("Bob", "Norman", "bob.norman@example.com", "CA", "Norman Ltd")
     order = Order.objects.get()
-    assert (order.order_number, str(order.total), str(order.discount_total), str(order.shipping_total), order.status) == ("#9469", "409.94", "10.00", "10.00", "paid")
+    assert (
+        order.order_number,
+        str(order.total),
+        str(order.discount_total),
+        str(order.shipping_total),
+        order.status,
+    ) == ("#9469", "409.94", "10.00", "10.00", "paid")
     assert order.coupon_codes == ["TENOFF"]
     assert order.lines.count() == 2 and order.contact == contact
     assert Event.objects.get().name == "Order Completed"
     email = Consent.objects.get(channel="email")
     assert email.status == "granted" and email.source == f"shopify:{shopify_source.slug}"
     assert not Consent.objects.filter(channel="sms").exists()  # "not_subscribed" says nothing
-    assert set(contact.identities.values_list("kind", flat=True)) == {"shop_customer", "email", "phone"}
+    assert set(contact.identities.values_list("kind", flat=True)) == {
+        "shop_customer",
+        "email",
+        "phone",
+    }
 
 
 def test_shopify_duplicate_delivery_has_one_effect(client, shopify_source):
     for _ in range(2):
-        assert post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="same").status_code == 200
+        assert (
+            post_shopify(
+                client, shopify_source, "orders/create", shopify_order(), webhook_id="same"
+            ).status_code
+            == 200
+        )
     assert InboundDelivery.objects.count() == 1
     process_all()
     assert Order.objects.count() == 1 and Event.objects.count() == 1
@@ -72,22 +95,47 @@ def test_refund_before_its_order_fails_visibly_then_retries(client, shopify_sour
 
 
 def test_unknown_topic_is_stored_and_ignored(client, shopify_source):
-    post_shopify(client, shopify_source, "inventory_levels/update", {"inventory_item_id": 1}, webhook_id="i")
+    post_shopify(
+        client, shopify_source, "inventory_levels/update", {"inventory_item_id": 1}, webhook_id="i"
+    )
     process_all()
     delivery = InboundDelivery.objects.get()
     assert delivery.status == "ignored" and "no handler" in delivery.error
 
 
 def test_checkout_started_once_per_checkout(client, shopify_source):
-    checkout = {"id": 1, "token": "tok-1", "email": "c@example.com", "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z", "total_price": "10.00", "line_items": []}
+    checkout = {
+        "id": 1,
+        "token": "tok-1",
+        "email": "c@example.com",
+        "created_at": "2026-11-20T10:00:00Z",
+        "updated_at": "2026-11-20T10:00:00Z",
+        "total_price": "10.00",
+        "line_items": [],
+    }
     post_shopify(client, shopify_source, "checkouts/create", checkout, webhook_id="c1")
-    post_shopify(client, shopify_source, "checkouts/update", {**checkout, "updated_at": "2026-11-20T10:05:00Z"}, webhook_id="c2")
+    post_shopify(
+        client,
+        shopify_source,
+        "checkouts/update",
+        {**checkout, "updated_at": "2026-11-20T10:05:00Z"},
+        webhook_id="c2",
+    )
     process_all()
     assert Event.objects.filter(name="Checkout Started").count() == 1
 
 
 def test_customer_unsubscribe_denies_consent(client, shopify_source):
-    customer = {"id": 77, "email": "u@example.com", "first_name": "U", "updated_at": "2026-11-22T10:00:00Z", "email_marketing_consent": {"state": "unsubscribed", "consent_updated_at": "2026-11-22T10:00:00Z"}}
+    customer = {
+        "id": 77,
+        "email": "u@example.com",
+        "first_name": "U",
+        "updated_at": "2026-11-22T10:00:00Z",
+        "email_marketing_consent": {
+            "state": "unsubscribed",
+            "consent_updated_at": "2026-11-22T10:00:00Z",
+        },
+    }
     post_shopify(client, shopify_source, "customers/update", customer, webhook_id="cu")
     process_all()
     assert Consent.objects.get().status == "denied"
@@ -96,7 +144,11 @@ def test_customer_unsubscribe_denies_consent(client, shopify_source):
 def test_customers_redact_erases_but_keeps_revenue(client, shopify_source):
     post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="o")
     process_all()
-    redact = {"shop_id": 1, "customer": {"id": 115310627314723954, "email": "bob.norman@example.com"}, "orders_to_redact": [450789469]}
+    redact = {
+        "shop_id": 1,
+        "customer": {"id": 115310627314723954, "email": "bob.norman@example.com"},
+        "orders_to_redact": [450789469],
+    }
     post_shopify(client, shopify_source, "customers/redact", redact, webhook_id="red")
     process_all()
     contact = Contact.objects.get()
@@ -108,7 +160,13 @@ def test_customers_redact_erases_but_keeps_revenue(client, shopify_source):
 
 def test_customers_data_request_records_an_export(client, shopify_source):
     post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="o")
-    post_shopify(client, shopify_source, "customers/data_request", {"customer": {"id": 115310627314723954}}, webhook_id="dr")
+    post_shopify(
+        client,
+        shopify_source,
+        "customers/data_request",
+        {"customer": {"id": 115310627314723954}},
+        webhook_id="dr",
+    )
     process_all()
     export = PrivacyRequest.objects.get(kind="export").export
     assert export["contact"]["email"] == "bob.norman@example.com"
@@ -120,19 +178,44 @@ def test_woocommerce_order(client, woo_source):
     assert response.status_code == 200
     process_all()
     contact = Contact.objects.get()
-    assert (contact.first_name, contact.email, contact.country) == ("João", "joao.silva@example.com", "PT")
+    assert (contact.first_name, contact.email, contact.country) == (
+        "João",
+        "joao.silva@example.com",
+        "PT",
+    )
     order = Order.objects.get()
-    assert (order.currency, str(order.total), order.status, order.lines.get().sku) == ("EUR", "35.60", "paid", "WOO-1")
+    assert (order.currency, str(order.total), order.status, order.lines.get().sku) == (
+        "EUR",
+        "35.60",
+        "paid",
+        "WOO-1",
+    )
 
 
 def test_woocommerce_ping_answers_200(client, woo_source):
-    response = client.post(f"/webhooks/woocommerce/{woo_source.slug}/", data="webhook_id=12", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        f"/webhooks/woocommerce/{woo_source.slug}/",
+        data="webhook_id=12",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 200
     assert InboundDelivery.objects.count() == 0
 
 
 def test_woocommerce_out_of_order(client, woo_source):
-    post_woo(client, woo_source, "order.updated", woo_order(modified="2026-11-21T10:00:00", status="completed"), delivery_id="new")
-    post_woo(client, woo_source, "order.updated", woo_order(modified="2026-11-20T16:00:00", status="processing"), delivery_id="old")
+    post_woo(
+        client,
+        woo_source,
+        "order.updated",
+        woo_order(modified="2026-11-21T10:00:00", status="completed"),
+        delivery_id="new",
+    )
+    post_woo(
+        client,
+        woo_source,
+        "order.updated",
+        woo_order(modified="2026-11-20T16:00:00", status="processing"),
+        delivery_id="old",
+    )
     process_all()
     assert Order.objects.get().status == "fulfilled"

@@ -14,11 +14,45 @@ pytestmark = pytest.mark.django_db
 def test_official_segment_client_works_unchanged(live_server, tracking_source):
     source, key = tracking_source
     errors = []
-    client = Client(key, host=f"{live_server.url}/ingest", sync_mode=True, on_error=lambda e, b: errors.append(e))
-    client.page(anonymous_id="anon-1", name="Home", properties={"url": "https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=winter", "referrer": "https://www.google.com/"})
-    client.track(anonymous_id="anon-1", event="Product Viewed", properties={"product_id": "sku-1", "price": 19.9})
-    client.identify(user_id="u-42", anonymous_id="anon-1", traits={"email": "Ana@Example.com", "firstName": "Ana", "lastName": "Lima", "address": {"country": "br"}})
-    client.track(user_id="u-42", event="Order Completed", properties={"order_id": "o-1", "total": 39.8, "currency": "BRL", "products": [{"product_id": "sku-1"}]})
+    client = Client(
+        key,
+        host=f"{live_server.url}/ingest",
+        sync_mode=True,
+        on_error=lambda e, b: errors.append(e),
+    )
+    client.page(
+        anonymous_id="anon-1",
+        name="Home",
+        properties={
+            "url": "https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=winter",
+            "referrer": "https://www.google.com/",
+        },
+    )
+    client.track(
+        anonymous_id="anon-1",
+        event="Product Viewed",
+        properties={"product_id": "sku-1", "price": 19.9},
+    )
+    client.identify(
+        user_id="u-42",
+        anonymous_id="anon-1",
+        traits={
+            "email": "Ana@Example.com",
+            "firstName": "Ana",
+            "lastName": "Lima",
+            "address": {"country": "br"},
+        },
+    )
+    client.track(
+        user_id="u-42",
+        event="Order Completed",
+        properties={
+            "order_id": "o-1",
+            "total": 39.8,
+            "currency": "BRL",
+            "products": [{"product_id": "sku-1"}],
+        },
+    )
     client.flush()
     assert errors == []
     assert InboundDelivery.objects.filter(source=source).count() == 4
@@ -26,18 +60,35 @@ def test_official_segment_client_works_unchanged(live_server, tracking_source):
     assert process_all() == 4
     assert set(InboundDelivery.objects.values_list("status", flat=True)) == {"processed"}
     contact = Contact.objects.get()
-    assert (contact.first_name, contact.last_name, contact.email, contact.country) == ("Ana", "Lima", "ana@example.com", "BR")
+    assert (contact.first_name, contact.last_name, contact.email, contact.country) == (
+        "Ana",
+        "Lima",
+        "ana@example.com",
+        "BR",
+    )
     kinds = set(contact.identities.values_list("kind", "value"))
     assert kinds == {("anonymous_id", "anon-1"), ("user_id", "u-42"), ("email", "ana@example.com")}
     assert list(contact.events.order_by("occurred_at").values_list("name", flat=True)) == [
-        "Page Viewed", "Product Viewed", "Identified", "Order Completed"
+        "Page Viewed",
+        "Product Viewed",
+        "Identified",
+        "Order Completed",
     ]
     assert contact.source_channel == "google / cpc"
     assert contact.first_touch["utm_campaign"] == "winter"
     session = Session.objects.get()
-    assert (session.utm_source, session.channel, session.page_views) == ("google", "google / cpc", 1)
+    assert (session.utm_source, session.channel, session.page_views) == (
+        "google",
+        "google / cpc",
+        1,
+    )
     order = Order.objects.get()
-    assert (order.shop_order_id, str(order.total), order.currency, order.contact_id) == ("o-1", "39.80", "BRL", contact.pk)
+    assert (order.shop_order_id, str(order.total), order.currency, order.contact_id) == (
+        "o-1",
+        "39.80",
+        "BRL",
+        contact.pk,
+    )
 
 
 def test_message_id_dedupes(client, tracking_source):
@@ -53,7 +104,11 @@ def test_message_id_dedupes(client, tracking_source):
 
 def test_write_key_in_body_is_accepted(client, tracking_source):
     _, key = tracking_source
-    response = client.post("/ingest/v1/track", data=json.dumps({"writeKey": key, "event": "Signed Up", "userId": "u1"}), content_type="text/plain")
+    response = client.post(
+        "/ingest/v1/track",
+        data=json.dumps({"writeKey": key, "event": "Signed Up", "userId": "u1"}),
+        content_type="text/plain",
+    )
     assert response.status_code == 200
     assert InboundDelivery.objects.get().topic == "track"
 
@@ -63,8 +118,14 @@ def test_write_key_in_body_is_accepted(client, tracking_source):
     [
         ({"type": "track", "anonymousId": "a"}, "message: missing event"),
         ({"type": "track", "event": "X"}, "message: missing userId or anonymousId"),
-        ({"type": "track", "event": "X", "userId": "u", "timestamp": "yesterday"}, "timestamp must be an ISO 8601 date-time"),
-        ({"type": "track", "event": "X", "userId": "u", "properties": []}, "properties must be an object"),
+        (
+            {"type": "track", "event": "X", "userId": "u", "timestamp": "yesterday"},
+            "timestamp must be an ISO 8601 date-time",
+        ),
+        (
+            {"type": "track", "event": "X", "userId": "u", "properties": []},
+            "properties must be an object",
+        ),
     ],
 )
 def test_missing_or_wrong_fields_are_named(client, tracking_source, payload, message):
@@ -78,7 +139,9 @@ def test_missing_or_wrong_fields_are_named(client, tracking_source, payload, mes
 def test_a_bad_message_rejects_the_whole_batch(client, tracking_source):
     _, key = tracking_source
     good = {"type": "track", "event": "A", "userId": "u"}
-    response = post_segment(client, key, "batch", {"batch": [good, {"type": "alias", "userId": "u"}]})
+    response = post_segment(
+        client, key, "batch", {"batch": [good, {"type": "alias", "userId": "u"}]}
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "batch[1]: missing previousId"
     assert InboundDelivery.objects.count() == 0
@@ -92,12 +155,20 @@ def test_cors_for_allowed_origins_only(client, tracking_source):
     other = post_segment(client, key, "page", message, HTTP_ORIGIN="https://evil.example")
     assert "Access-Control-Allow-Origin" not in other
     preflight = client.options("/ingest/v1/batch", HTTP_ORIGIN="https://shop.example")
-    assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert (
+        preflight.status_code == 204
+        and preflight["Access-Control-Allow-Origin"] == "https://shop.example"
+    )
 
 
 def test_anonymous_browsing_joins_the_contact_on_sign_up(client, tracking_source):
     _, key = tracking_source
-    post_segment(client, key, "page", {"anonymousId": "browser-9", "properties": {"url": "https://shop.example/p/1"}})
+    post_segment(
+        client,
+        key,
+        "page",
+        {"anonymousId": "browser-9", "properties": {"url": "https://shop.example/p/1"}},
+    )
     post_segment(client, key, "track", {"anonymousId": "browser-9", "event": "Product Viewed"})
     process_all()
     anonymous = Contact.objects.get()
@@ -127,7 +198,16 @@ def test_alias_links_previous_id(client, tracking_source):
 
 def test_newsletter_subscribed_grants_email_consent(client, tracking_source):
     _, key = tracking_source
-    post_segment(client, key, "track", {"userId": "u", "event": "Newsletter Subscribed", "context": {"traits": {"email": "n@example.com"}}})
+    post_segment(
+        client,
+        key,
+        "track",
+        {
+            "userId": "u",
+            "event": "Newsletter Subscribed",
+            "context": {"traits": {"email": "n@example.com"}},
+        },
+    )
     process_all()
     consent = Consent.objects.get()
     assert (consent.channel, consent.status) == ("email", "granted")
@@ -135,7 +215,17 @@ def test_newsletter_subscribed_grants_email_consent(client, tracking_source):
 
 def test_clock_skew_is_corrected(client, tracking_source):
     _, key = tracking_source
-    post_segment(client, key, "track", {"userId": "u", "event": "E", "originalTimestamp": "2026-01-01T00:00:00Z", "sentAt": "2026-01-01T00:00:10Z"})
+    post_segment(
+        client,
+        key,
+        "track",
+        {
+            "userId": "u",
+            "event": "E",
+            "originalTimestamp": "2026-01-01T00:00:00Z",
+            "sentAt": "2026-01-01T00:00:10Z",
+        },
+    )
     process_all()
     event = Event.objects.get()
     delivery = InboundDelivery.objects.get()
@@ -146,14 +236,31 @@ def test_gzip_bodies_are_read(client, tracking_source):
     import gzip
 
     _, key = tracking_source
-    body = gzip.compress(json.dumps({"batch": [{"type": "track", "event": "E", "userId": "u"}]}).encode())
-    response = client.post("/ingest/v1/batch", data=body, content_type="application/json", HTTP_CONTENT_ENCODING="gzip", HTTP_AUTHORIZATION=basic(key))
+    body = gzip.compress(
+        json.dumps({"batch": [{"type": "track", "event": "E", "userId": "u"}]}).encode()
+    )
+    response = client.post(
+        "/ingest/v1/batch",
+        data=body,
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="gzip",
+        HTTP_AUTHORIZATION=basic(key),
+    )
     assert response.status_code == 200
     assert InboundDelivery.objects.count() == 1
 
 
 def test_identity_values_are_normalised(client, tracking_source):
     _, key = tracking_source
-    post_segment(client, key, "identify", {"userId": "u1", "traits": {"email": " Mixed@Case.COM ", "phone": "+44 (20) 7946-0000"}})
+    post_segment(
+        client,
+        key,
+        "identify",
+        {"userId": "u1", "traits": {"email": " Mixed@Case.COM ", "phone": "+44 (20) 7946-0000"}},
+    )
     process_all()
-    assert set(Identity.objects.values_list("kind", "value")) == {("user_id", "u1"), ("email", "mixed@case.com"), ("phone", "+442079460000")}
+    assert set(Identity.objects.values_list("kind", "value")) == {
+        ("user_id", "u1"),
+        ("email", "mixed@case.com"),
+        ("phone", "+442079460000"),
+    }

@@ -11,7 +11,9 @@ from leads.ingest.segment import parse_payload
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -45,8 +47,19 @@ def test_attribution_never_crashes(url, referrer):
 
 
 def test_channels():
-    assert channel_of(touch_from("https://s.example/?utm_source=facebook&utm_medium=paid-social", "", None)) == "facebook / paid-social"
+    assert (
+        channel_of(
+            touch_from("https://s.example/?utm_source=facebook&utm_medium=paid-social", "", None)
+        )
+        == "facebook / paid-social"
+    )
     assert channel_of(touch_from("https://s.example/?gclid=abc", "", None)) == "google / cpc"
-    assert channel_of(touch_from("https://s.example/", "https://www.google.com/search", None)) == "google / organic"
-    assert channel_of(touch_from("https://s.example/", "https://blog.example.org/post", None)) == "referral: blog.example.org"
+    assert (
+        channel_of(touch_from("https://s.example/", "https://www.google.com/search", None))
+        == "google / organic"
+    )
+    assert (
+        channel_of(touch_from("https://s.example/", "https://blog.example.org/post", None))
+        == "referral: blog.example.org"
+    )
     assert channel_of(touch_from("https://s.example/", "", None)) == "direct"

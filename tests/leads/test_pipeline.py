@@ -12,9 +12,16 @@ from tests.leads.payloads import shopify_order
 
 @pytest.mark.django_db(transaction=True)
 def test_webhook_is_processed_by_the_worker(client, shopify_source, tracking_source, celery_worker):
-    assert post_shopify(client, shopify_source, "orders/create", shopify_order(), webhook_id="live").status_code == 200
+    assert (
+        post_shopify(
+            client, shopify_source, "orders/create", shopify_order(), webhook_id="live"
+        ).status_code
+        == 200
+    )
     _, key = tracking_source
-    post_segment(client, key, "track", {"type": "track", "event": "Product Viewed", "userId": "u-1"})
+    post_segment(
+        client, key, "track", {"type": "track", "event": "Product Viewed", "userId": "u-1"}
+    )
     assert poll(lambda: not InboundDelivery.objects.filter(status="pending").exists())
     assert Order.objects.get().contact.email == "bob.norman@example.com"
     assert Contact.objects.count() == 2
@@ -26,7 +33,10 @@ def test_the_sweep_picks_up_what_was_never_enqueued(shopify_source, celery_worke
 
     # As if Redis had been down when it arrived: stored, nothing enqueued.
     InboundDelivery.objects.create(
-        source=shopify_source, topic="orders/create", delivery_id="orphan", body=json.dumps(shopify_order()).encode()
+        source=shopify_source,
+        topic="orders/create",
+        delivery_id="orphan",
+        body=json.dumps(shopify_order()).encode(),
     )
     inbound_sweep.delay()
     assert poll(lambda: InboundDelivery.objects.get().status == "processed")
