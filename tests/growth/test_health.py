@@ -6,19 +6,9 @@ from django.urls import reverse
 
 from growth.health import HEARTBEAT_KEY, heartbeat_age, redis_client
 from growth.tasks import beat_tick
+from tests.polling import poll
 
 pytestmark = pytest.mark.django_db
-
-
-def poll(check, timeout=20.0, interval=0.1):
-    """Bounded poll for work a real worker does asynchronously."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    return check()
 
 
 def test_healthz_without_a_worker_is_503_naming_the_worker(client):

@@ -5,9 +5,9 @@ import pytest
 
 from leads.models import Contact, InboundDelivery, Order
 from leads.tasks import inbound_sweep
-from tests.growth.test_health import poll
 from tests.leads.helpers import post_segment, post_shopify
 from tests.leads.payloads import shopify_order
+from tests.polling import poll
 
 
 @pytest.mark.django_db(transaction=True)
