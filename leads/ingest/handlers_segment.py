@@ -16,7 +16,7 @@ from leads.ingest.attribution import channel_of, touch_from
 from leads.ingest.segment import occurred_at
 from leads.models import Consent, Contact, Event, Identity, InboundDelivery, Order, Session, Source
 from leads.services.consent import consent_set
-from leads.services.identity import contact_resolve, normalise
+from leads.services.identity import contact_resolve, contact_save_changes, normalise
 from leads.services.inbound import handles
 
 SESSION_GAP = timedelta(minutes=30)
@@ -175,7 +175,7 @@ def handle_tracking(delivery: InboundDelivery) -> bool:
             keys=[(Identity.Kind.USER_ID, message["userId"]), (kind_of_previous, previous)],
             source=source,
         )
-        contact.save()
+        contact_save_changes(contact)
         return True
 
     contact = contact_resolve(keys=_keys(message), source=source)
@@ -199,7 +199,7 @@ def handle_tracking(delivery: InboundDelivery) -> bool:
     else:
         name = str(message["event"])[:200]
         _apply_event_effects(contact, source, name, properties, at)
-    contact.save()
+    contact_save_changes(contact)
 
     created = Event.objects.bulk_create(
         [

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from leads import signals
 from leads.models import Consent, Contact, Event, Identity, InboundDelivery, Source
 from leads.services.consent import consent_set
-from leads.services.identity import contact_resolve
+from leads.services.identity import contact_resolve, contact_save_changes
 from leads.services.inbound import handles
 from leads.services.orders import LineData, OrderData, RefundData, order_upsert, refund_record
 from leads.services.privacy import contact_erase, contact_export
@@ -234,7 +234,7 @@ def shopify_order(delivery: InboundDelivery) -> bool:
         _seen(contact, order_data.placed_at)
         if data.get("customer"):
             _shopify_consent(contact, source, data["customer"], order_data.updated_at)
-        contact.save()
+        contact_save_changes(contact)
         if created:
             props = _order_event_properties(order_data)
             _record_event(
@@ -294,7 +294,7 @@ def shopify_checkout(delivery: InboundDelivery) -> bool:
         return False  # an anonymous checkout tells us nothing about a person yet
     at = _time(data.get("created_at"), default=timezone.now())
     _seen(contact, _time(data.get("updated_at"), default=at))
-    contact.save()
+    contact_save_changes(contact)
     properties = {
         "checkout_id": str(data.get("token") or data.get("id")),
         "total": str(_money(data.get("total_price"))),
@@ -344,7 +344,7 @@ def shopify_customer(delivery: InboundDelivery) -> bool:
     _shopify_consent(contact, source, data, at)
     if data.get("tags"):
         contact.properties = {**contact.properties, "shopify_tags": data["tags"]}
-    contact.save()
+    contact_save_changes(contact)
     return True
 
 
@@ -489,7 +489,7 @@ def woo_order(delivery: InboundDelivery) -> bool:
     order, created, applied = order_upsert(source=source, contact=contact, data=order_data)
     if contact is not None:
         _seen(contact, placed)
-        contact.save()
+        contact_save_changes(contact)
         if created and status != "cancelled":
             _record_event(
                 contact,
@@ -508,5 +508,5 @@ def woo_customer(delivery: InboundDelivery) -> bool:
     contact = _woo_contact(source, data, customer_id=data.get("id"))
     if contact is None:
         return False
-    contact.save()
+    contact_save_changes(contact)
     return True

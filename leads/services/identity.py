@@ -3,8 +3,10 @@ their identities meet."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -87,6 +89,7 @@ def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None
                     survivor=contact, merged=other, reason=f"identities met: {', '.join(kinds)}"
                 )
 
+    _remember(contact)
     have = {(i.kind, i.value) for i in found}
     missing = [
         Identity(contact=contact, kind=k, value=v, source=source)
@@ -100,6 +103,42 @@ def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None
         elif kind == Kind.PHONE and not contact.phone:
             contact.phone = value
     return contact
+
+
+# Fields whose change is worth a write; updated_at follows any of them.
+_TRACKED = [
+    *PROFILE_FIELDS,
+    "properties",
+    "first_touch",
+    "last_touch",
+    "source_channel",
+    "last_seen_at",
+]
+# Seeing a contact again within this long is not worth rewriting the row (and its indexes).
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def _remember(contact: Contact) -> None:
+    contact._saved_state = {f: copy.copy(getattr(contact, f)) for f in _TRACKED}  # type: ignore[attr-defined]
+
+
+def contact_save_changes(contact: Contact) -> None:
+    """Write only the fields that changed since the contact was resolved, or nothing.
+
+    Most events only move `last_seen_at`; skipping those writes keeps ingest fast.
+    """
+    saved = getattr(contact, "_saved_state", None)
+    if saved is None:
+        contact.save()
+        _remember(contact)
+        return
+    changed = [f for f in _TRACKED if getattr(contact, f) != saved[f]]
+    only_seen = changed == ["last_seen_at"] and saved["last_seen_at"] is not None
+    if only_seen and contact.last_seen_at - saved["last_seen_at"] < LAST_SEEN_RESOLUTION:
+        return
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
+        _remember(contact)
 
 
 def _pick_survivor(contacts: list[Contact]) -> Contact:

@@ -10,10 +10,13 @@ rest of the batch goes on.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leads.models import InboundDelivery, Source
@@ -85,8 +88,7 @@ def inbound_process_batch(*, limit: int = BATCH_SIZE) -> int:
         )
         now = timezone.now()
         for delivery in deliveries:
-            delivery.attempts += 1
-            delivery.processed_at = now
+            delivery.attempts += 1  # in memory for handlers; the UPDATE counts it in SQL
             handler = _handlers.get((delivery.source.kind, delivery.topic))
             if handler is None:
                 delivery.status = InboundDelivery.Status.IGNORED
@@ -104,10 +106,19 @@ def inbound_process_batch(*, limit: int = BATCH_SIZE) -> int:
                     InboundDelivery.Status.PROCESSED if did else InboundDelivery.Status.IGNORED
                 )
                 delivery.error = ""
-        InboundDelivery.objects.bulk_update(
-            deliveries, ["status", "error", "attempts", "processed_at"], batch_size=500
-        )
+        _record_outcomes(deliveries, now)
     return len(deliveries)
+
+
+def _record_outcomes(deliveries: list[InboundDelivery], now: datetime) -> None:
+    """One UPDATE per distinct outcome (almost always one: "processed"), not one per row."""
+    by_outcome: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for delivery in deliveries:
+        by_outcome[(delivery.status, delivery.error)].append(delivery.pk)
+    for (status, error), ids in by_outcome.items():
+        InboundDelivery.objects.filter(pk__in=ids).update(
+            status=status, error=error, attempts=F("attempts") + 1, processed_at=now
+        )
 
 
 def inbound_retry(*, delivery_ids: Iterable[int] | None = None) -> int:
