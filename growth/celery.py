@@ -13,6 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growth.settings")
 app = Celery("growth")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["leads.csv_import"])  # tasks outside a `tasks` module
 
 
 class Queue(StrEnum):

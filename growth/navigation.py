@@ -35,10 +35,10 @@ class Section:
     order: int
     what: str | Promise  # what will appear here
     how: str | Promise  # how data gets here
+    also: Capability | None = None  # a second capability that opens it too
 
-    @property
-    def permission(self) -> str:
-        return permission_name(self.capability)
+    def opens_for(self, user: Any) -> bool:
+        return any(user.has_perm(permission_name(c)) for c in (self.capability, self.also) if c)
 
 
 _sections: dict[str, Section] = {}
@@ -58,7 +58,7 @@ def sections_for(user: Any) -> list[Section]:
     if not user.is_authenticated:
         return []
     return sorted(
-        (s for s in _sections.values() if user.has_perm(s.permission)),
+        (s for s in _sections.values() if s.opens_for(user)),
         key=lambda s: (s.order, s.key),
     )
 

@@ -19,6 +19,17 @@ class LeadsConfig(AppConfig):
 
         navigation.register(
             navigation.Section(
+                key="imports",
+                label=_("Contact imports"),
+                url_name="imports",
+                capability=Capability.MANAGE_SEGMENTS,
+                also=Capability.MANAGE_DATA,
+                group=navigation.Group.CUSTOMERS,
+                order=110,
+                what=_("CSV files of contacts you loaded, with their progress and row errors."),
+                how=_("Upload a CSV, map its columns, and Growth loads it in the background."),
+            ),
+            navigation.Section(
                 key="sources",
                 label=_("Sources"),
                 url_name="sources",

@@ -4,4 +4,5 @@ urlpatterns = [
     path("", include("leads.ingest.urls")),
     path("", include("leads.urls_contacts")),
     path("", include("leads.urls_admin")),
+    path("", include("leads.urls_imports")),
 ]

@@ -16,6 +16,14 @@ def _fast_passwords(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _forget_cached_write_keys() -> None:
+    """Sources are re-created with new ids from test to test; no cached lookup may outlive one."""
+    from leads.services.sources import _forget_keys
+
+    _forget_keys()
+
+
+@pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
     """Each test starts with an empty test Redis database (heartbeats, cache, broker)."""
     redis_client().flushdb()

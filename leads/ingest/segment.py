@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from leads.ingest.http import Rejected, read_body
 from leads.models import Source
 from leads.services.inbound import Incoming, inbound_store_many
+from leads.services.sources import source_for_write_key
 
 MESSAGE_LIMIT = 32 * 1024
 BATCH_LIMIT = 500 * 1024
@@ -106,10 +107,7 @@ def write_key_from(request: HttpRequest, payload: dict[str, Any] | None) -> str:
 def authenticate(write_key: str) -> Source:
     if not write_key:
         raise Rejected(401, "missing write key: send it as the HTTP Basic user name or as writeKey")
-    # Looked up by its SHA-256, so no comparison ever touches the key itself.
-    source = Source.objects.filter(
-        write_key_hash=Source.hash_key(write_key), kind=Source.Kind.TRACKING, is_active=True
-    ).first()
+    source = source_for_write_key(write_key)
     if source is None:
         raise Rejected(401, "unknown or inactive write key")
     return source

@@ -46,6 +46,7 @@ class InboundDelivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
+        PROCESSING = "processing", _("processing")
         PROCESSED = "processed", _("processed")
         IGNORED = "ignored", _("ignored")
         FAILED = "failed", _("failed")

@@ -10,20 +10,21 @@ rest of the batch goes on.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
+from psycopg.errors import DeadlockDetected, SerializationFailure
 
 from leads.models import InboundDelivery, Source
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+TRANSIENT_ATTEMPTS = 5
+CLAIM_TIMEOUT = timedelta(minutes=10)
 
 # (source kind, topic) → handler(delivery) returning True when it did something, False to
 # mark the delivery ignored (a topic we accept but have no use for).
@@ -66,59 +67,111 @@ def inbound_store_many(
     return len(created)
 
 
+KICK_KEY = "growth:inbound:kick"
+
+
 def _enqueue_processing() -> None:
+    """Wake a worker, at most once while one is already draining (a busy shop would
+    otherwise publish a task per request)."""
+    from growth.health import redis_client
     from leads.tasks import inbound_process
 
     try:
-        inbound_process.delay()
+        if redis_client().set(KICK_KEY, 1, nx=True, ex=60):
+            inbound_process.delay()
     except Exception:  # Redis down: stored rows wait for the beat sweep, nothing is lost
         logger.warning(
             "could not enqueue inbound processing; the sweep will pick it up", exc_info=True
         )
 
 
+def inbound_drain() -> int:
+    """Process until nothing is pending; then let the next request wake a worker again."""
+    from growth.health import redis_client
+
+    total = 0
+    while True:
+        handled = inbound_process_batch()
+        total += handled
+        if handled < BATCH_SIZE:
+            # Clear the wake-up flag before the last look, so a delivery stored meanwhile
+            # either is seen here or enqueues a new drain itself.
+            redis_client().delete(KICK_KEY)
+            handled = inbound_process_batch()
+            total += handled
+            if handled == 0:
+                return total
+
+
 def inbound_process_batch(*, limit: int = BATCH_SIZE) -> int:
-    """Claim and process up to `limit` pending deliveries. Returns how many were handled."""
-    with transaction.atomic():
-        deliveries = list(
-            InboundDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("source")
-            .filter(status=InboundDelivery.Status.PENDING)
-            .order_by("received_at", "id")[:limit]
+    """Claim up to `limit` pending deliveries and process them. Returns how many.
+
+    The claim is one short statement (SKIP LOCKED, so workers share the queue without
+    doubling it); then each delivery is processed in its own short transaction, so the
+    identity locks it takes are released at once: workers never deadlock on each other and
+    an ingest request never waits for a worker. A worker that dies leaves its claimed rows
+    "processing"; the sweep hands them back after CLAIM_TIMEOUT.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE leads_inbounddelivery SET status = 'processing', processed_at = now()
+            WHERE id IN (
+                SELECT id FROM leads_inbounddelivery WHERE status = 'pending'
+                ORDER BY received_at, id LIMIT %s FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
+            """,
+            [limit],
         )
-        now = timezone.now()
-        for delivery in deliveries:
-            delivery.attempts += 1  # in memory for handlers; the UPDATE counts it in SQL
-            handler = _handlers.get((delivery.source.kind, delivery.topic))
+        ids = [row[0] for row in cursor.fetchall()]
+    claimed = InboundDelivery.objects.select_related("source").filter(pk__in=ids)
+    for delivery in sorted(claimed, key=lambda d: (d.received_at, d.pk)):
+        _process(delivery)
+    return len(ids)
+
+
+def inbound_reclaim_stale() -> int:
+    """Hand deliveries claimed by a worker that died back to the queue."""
+    return InboundDelivery.objects.filter(
+        status=InboundDelivery.Status.PROCESSING, processed_at__lt=timezone.now() - CLAIM_TIMEOUT
+    ).update(status=InboundDelivery.Status.PENDING)
+
+
+def _process(delivery: InboundDelivery) -> None:
+    delivery.attempts += 1
+    delivery.processed_at = timezone.now()
+    delivery.status, delivery.error = InboundDelivery.Status.PROCESSED, ""
+    handler = _handlers.get((delivery.source.kind, delivery.topic))
+    try:
+        with transaction.atomic():
+            # Processing is idempotent, so a commit lost in a crash only means a redo.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             if handler is None:
                 delivery.status = InboundDelivery.Status.IGNORED
                 delivery.error = f"no handler for topic {delivery.topic!r}"
-                continue
-            try:
-                with transaction.atomic():
-                    did = handler(delivery)
-            except Exception as exc:
-                logger.warning("inbound delivery %s failed", delivery.pk, exc_info=True)
-                delivery.status = InboundDelivery.Status.FAILED
-                delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
-            else:
-                delivery.status = (
-                    InboundDelivery.Status.PROCESSED if did else InboundDelivery.Status.IGNORED
-                )
-                delivery.error = ""
-        _record_outcomes(deliveries, now)
-    return len(deliveries)
+            elif not handler(delivery):
+                delivery.status = InboundDelivery.Status.IGNORED
+            _save_outcome(delivery)
+    except OperationalError as exc:
+        # A deadlock or serialisation failure: another worker touched the same contact.
+        transient = isinstance(exc.__cause__, DeadlockDetected | SerializationFailure)
+        retry = transient and delivery.attempts < TRANSIENT_ATTEMPTS
+        _fail(delivery, exc, retry=retry)
+    except Exception as exc:
+        logger.warning("inbound delivery %s failed", delivery.pk, exc_info=True)
+        _fail(delivery, exc, retry=False)
 
 
-def _record_outcomes(deliveries: list[InboundDelivery], now: datetime) -> None:
-    """One UPDATE per distinct outcome (almost always one: "processed"), not one per row."""
-    by_outcome: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for delivery in deliveries:
-        by_outcome[(delivery.status, delivery.error)].append(delivery.pk)
-    for (status, error), ids in by_outcome.items():
-        InboundDelivery.objects.filter(pk__in=ids).update(
-            status=status, error=error, attempts=F("attempts") + 1, processed_at=now
-        )
+def _fail(delivery: InboundDelivery, exc: Exception, *, retry: bool) -> None:
+    delivery.status = InboundDelivery.Status.PENDING if retry else InboundDelivery.Status.FAILED
+    delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
+    _save_outcome(delivery)
+
+
+def _save_outcome(delivery: InboundDelivery) -> None:
+    delivery.save(update_fields=["status", "error", "attempts", "processed_at"])
 
 
 def inbound_retry(*, delivery_ids: Iterable[int] | None = None) -> int:

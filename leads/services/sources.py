@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +12,31 @@ from django.utils.text import slugify
 from leads.models import Source
 
 KEY_BYTES = 24
+# write-key hash → (source, looked up at). Saves a query on every tracking request; a key
+# rotated or deactivated in another process stops working within KEY_CACHE_SECONDS.
+KEY_CACHE_SECONDS = 5.0
+_key_cache: dict[str, tuple[Source, float]] = {}
+
+
+def source_for_write_key(write_key: str) -> Source | None:
+    """The active tracking source of this key. Looked up by the key's SHA-256, so no
+    comparison ever touches the key itself."""
+    key_hash = Source.hash_key(write_key)
+    cached = _key_cache.get(key_hash)
+    if cached and time.monotonic() - cached[1] < KEY_CACHE_SECONDS:
+        return cached[0]
+    source = Source.objects.filter(
+        write_key_hash=key_hash, kind=Source.Kind.TRACKING, is_active=True
+    ).first()
+    if source is None:
+        _key_cache.pop(key_hash, None)
+    else:
+        _key_cache[key_hash] = (source, time.monotonic())
+    return source
+
+
+def _forget_keys() -> None:
+    _key_cache.clear()
 
 
 def _new_key() -> str:
@@ -66,6 +92,7 @@ def source_rotate(*, source: Source) -> str:
     credential = _apply_new_credential(source)
     source.rotated_at = timezone.now()
     source.save(update_fields=["write_key_hash", "write_key_hint", "secret", "rotated_at"])
+    transaction.on_commit(_forget_keys)
     return credential
 
 
@@ -75,4 +102,5 @@ def source_update(
     source.name, source.allowed_origins, source.is_active = name, allowed_origins, is_active
     source.full_clean()
     source.save(update_fields=["name", "allowed_origins", "is_active"])
+    _forget_keys()
     return source

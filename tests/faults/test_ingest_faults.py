@@ -201,3 +201,35 @@ def test_redis_down_still_accepts_and_stores(
     assert "could not enqueue inbound processing" in caplog.text
     assert InboundDelivery.objects.get().status == "pending"
     assert process_all() == 1
+
+
+def test_deliveries_of_a_worker_that_died_go_back_to_the_queue(shopify_source):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.services.inbound import CLAIM_TIMEOUT, inbound_reclaim_stale
+
+    body = json.dumps(shopify_order()).encode()
+    stale = InboundDelivery.objects.create(
+        source=shopify_source,
+        topic="orders/create",
+        delivery_id="stale",
+        body=body,
+        status="processing",
+        processed_at=timezone.now() - CLAIM_TIMEOUT - timedelta(seconds=1),
+    )
+    busy = InboundDelivery.objects.create(
+        source=shopify_source,
+        topic="orders/create",
+        delivery_id="busy",
+        body=body,
+        status="processing",
+        processed_at=timezone.now(),
+    )
+    assert inbound_reclaim_stale() == 1
+    stale.refresh_from_db()
+    busy.refresh_from_db()
+    assert (stale.status, busy.status) == ("pending", "processing")
+    process_all()
+    assert Order.objects.count() == 1

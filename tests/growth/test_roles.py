@@ -10,6 +10,7 @@ from growth.roles import ROLE_CAPABILITIES, Role
 EXPECTED_SECTIONS = {
     Role.MARKETER: {
         "contacts",
+        "imports",
         "journeys",
         "templates",
         "scoring",
@@ -20,7 +21,7 @@ EXPECTED_SECTIONS = {
     Role.REP: {"queue"},
     Role.SALES_MANAGER: {"queue", "cadences", "team", "contacts", "scoring", "dashboards"},
     Role.MANAGER: {"team", "contacts", "dashboards"},
-    Role.ADMIN: {"contacts", "users", "system", "sources", "inbound"},
+    Role.ADMIN: {"contacts", "imports", "users", "system", "sources", "inbound"},
 }
 
 

@@ -253,7 +253,7 @@ def test_inbound_filters(client_as):
     assert ids(topic="nothing") == []
 
     counts = client.get(reverse("inbound"), {"source": web.pk}).context["counts"]
-    assert counts == {"pending": 0, "processed": 1, "ignored": 0, "failed": 1}
+    assert counts == {"pending": 0, "processing": 0, "processed": 1, "ignored": 0, "failed": 1}
 
 
 def test_inbound_pages_by_cursor_with_constant_queries(client_as, django_assert_max_num_queries):

@@ -1,0 +1,11 @@
+"""CSV import of contacts: upload, map columns, load in chunks at COPY speed, resumable.
+
+- `parsing`: reading the file (encoding, delimiter), targets, guessing the mapping,
+  validating one row. Pure functions, no database.
+- `services`: upload, start, retry, and the chunked load (set-based SQL in one transaction
+  per chunk).
+- `selectors`, `forms`, `views`, `urls` (`leads/urls_imports.py`), `tasks`.
+
+The Celery task lives in `leads.csv_import.tasks`; the Celery app registers it with
+`app.autodiscover_tasks(["leads.csv_import"])`.
+"""

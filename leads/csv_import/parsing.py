@@ -1,0 +1,419 @@
+"""Reading a contacts CSV: encoding, delimiter, header, the mapping of columns to contact
+fields, and the validation of one row. No database here."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from leads.models import Contact, Identity
+from leads.services.identity import normalise
+
+# Refused above this, before anything is read or written. A module constant so tests can
+# lower it.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_COLUMNS = 200
+SAMPLE_ROWS = 10  # rows kept at upload for the mapping page's preview
+DELIMITERS = ",;\t"
+SNIFF_BYTES = 64 * 1024
+MIN_PHONE_DIGITS = 6
+VALUE_SHOWN = 500  # characters of a bad value kept in its row error
+
+# Contact fields a column can fill, in the order the mapping select lists them.
+FIELDS = ("first_name", "last_name", "email", "phone", "country", "time_zone", "locale", "company")
+CONSENT_EMAIL = "consent_email"
+PROPERTY = "property:"  # "property:<column name>" keeps the value under that key
+IGNORE = "ignore"
+TARGET_LABELS: dict[str, Any] = {
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "email": gettext_lazy("E-mail"),
+    "phone": gettext_lazy("Phone"),
+    "country": gettext_lazy("Country (2 letters)"),
+    "time_zone": gettext_lazy("Time zone"),
+    "locale": gettext_lazy("Locale"),
+    "company": gettext_lazy("Company"),
+    CONSENT_EMAIL: gettext_lazy("E-mail consent (yes/no)"),
+}
+CONSENT_VALUES = {
+    "yes": "granted",
+    "true": "granted",
+    "1": "granted",
+    "no": "denied",
+    "false": "denied",
+    "0": "denied",
+}
+
+# Header names, squeezed to lower-case letters and digits, that surely mean a target.
+EXACT_NAMES: dict[str, set[str]] = {
+    "email": {"email", "emailaddress", "mail", "emailid", "courriel", "primaryemail"},
+    "first_name": {"firstname", "first", "givenname", "forename", "fname", "vorname"},
+    "last_name": {"lastname", "last", "surname", "familyname", "lname", "nachname"},
+    "phone": {
+        "phone",
+        "phonenumber",
+        "mobile",
+        "mobilephone",
+        "mobilenumber",
+        "cell",
+        "cellphone",
+        "telephone",
+        "tel",
+        "sms",
+    },
+    "country": {"country", "countrycode", "countryiso", "countryiso2"},
+    "time_zone": {"timezone", "tz", "zone"},
+    "locale": {"locale", "language", "lang", "languagecode"},
+    "company": {"company", "companyname", "organisation", "organization", "org", "account"},
+    CONSENT_EMAIL: {
+        "emailconsent",
+        "consentemail",
+        "consent",
+        "newsletter",
+        "optin",
+        "emailoptin",
+        "subscribed",
+        "acceptsemailmarketing",
+        "acceptsmarketing",
+        "marketingconsent",
+    },
+}
+# Columns of Growth's own contact export that a re-import must not turn into properties.
+EXPORT_ONLY = {"id", "lifecycle_stage", "score", "source_channel", "created_at", "last_seen_at"}
+EXPORT_ONLY_KEYS = {re.sub(r"[^a-z0-9]", "", name) for name in EXPORT_ONLY}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _loose_target(key: str) -> str | None:
+    """A second, looser guess for names such as "Work Email" or "Default Address Phone"."""
+    other_channel = any(word in key for word in ("sms", "text", "phone", "whatsapp", "push"))
+    if not other_channel and any(
+        word in key for word in ("consent", "optin", "newsletter", "subscri", "marketing")
+    ):
+        return CONSENT_EMAIL
+    rules = (
+        ("email", ("mail",)),
+        ("phone", ("phone", "mobile", "cell")),
+        ("first_name", ("firstname", "givenname")),
+        ("last_name", ("lastname", "surname", "familyname")),
+        ("country", ("country",)),
+        ("time_zone", ("timezone",)),
+        ("company", ("company", "organi", "employer")),
+        ("locale", ("locale", "language")),
+    )
+    for target, words in rules:
+        if any(word in key for word in words):
+            return target
+    return None
+
+
+def guess_mapping(header: list[str]) -> dict[str, str]:
+    """A target for every column: exact names first, looser ones for what is left, each
+    contact field used once; everything else is kept as a property."""
+    guessed: dict[str, str] = {}
+    used: set[str] = set()
+    for name in header:
+        key = _key(name)
+        if name in EXPORT_ONLY or key in EXPORT_ONLY_KEYS:
+            guessed[name] = IGNORE
+            continue
+        for target, names in EXACT_NAMES.items():
+            if key in names and target not in used:
+                guessed[name] = target
+                used.add(target)
+                break
+    for name in header:
+        if name in guessed:
+            continue
+        loose = _loose_target(_key(name))
+        if loose and loose not in used:
+            guessed[name] = loose
+            used.add(loose)
+        else:
+            guessed[name] = PROPERTY + name
+    return {name: guessed[name] for name in header}
+
+
+def target_choices(column: str) -> list[tuple[str, str]]:
+    return [
+        *((target, str(label)) for target, label in TARGET_LABELS.items()),
+        (PROPERTY + column, _("Property “%(name)s”") % {"name": column}),
+        (IGNORE, _("Ignore this column")),
+    ]
+
+
+def mapping_errors(header: list[str], mapping: dict[str, str]) -> list[str]:
+    """What is wrong with a mapping, in words the person can act on; empty when it is fine."""
+    errors = []
+    chosen: dict[str, list[str]] = {}
+    for column in header:
+        target = mapping.get(column, IGNORE)
+        valid = target in TARGET_LABELS or target == IGNORE or target == PROPERTY + column
+        if not valid:
+            errors.append(
+                _("Column “%(column)s”: choose a target from the list.") % {"column": column}
+            )
+        elif target in TARGET_LABELS:
+            chosen.setdefault(target, []).append(column)
+    for target, columns in chosen.items():
+        if len(columns) > 1:
+            errors.append(
+                _("%(target)s is chosen for %(columns)s: choose it for one column only.")
+                % {"target": TARGET_LABELS[target], "columns": ", ".join(columns)}
+            )
+    if "email" not in chosen and "phone" not in chosen:
+        errors.append(
+            _(
+                "No e-mail or phone column mapped: contacts are matched on those. "
+                "Map at least one column to E-mail or Phone."
+            )
+        )
+    return errors
+
+
+# --- The file ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    encoding: str
+    delimiter: str
+    header: list[str]
+    sample: list[dict[str, Any]]  # {"row": number as a spreadsheet shows it, "cells": [...]}
+    rows_total: int
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+
+
+def check_size(size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise ValidationError(
+            _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.")
+            % {"size": megabytes(size), "limit": megabytes(MAX_FILE_BYTES)},
+            code="too_large",
+        )
+
+
+def _sniff_delimiter(data: bytes, encoding: str) -> str:
+    text = data[:SNIFF_BYTES].decode(encoding, errors="ignore")
+    if len(data) > SNIFF_BYTES and "\n" in text:
+        text = text[: text.rindex("\n")]  # whole lines only
+    first = text.splitlines()[0] if text else ""
+    # Columns the header line would have with each delimiter.
+    widths = {d: len(next(csv.reader([first], delimiter=d), [])) for d in DELIMITERS}
+    widest = max(DELIMITERS, key=lambda d: widths[d])
+    try:
+        sniffed = csv.Sniffer().sniff(text, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ""  # one column, or too few lines to be sure: the header line decides
+    if sniffed and widths[sniffed] > 1:
+        return sniffed
+    return widest if widths[widest] > 1 else ","
+
+
+def _unique_header(cells: list[str]) -> list[str]:
+    header: list[str] = []
+    for number, cell in enumerate(cells, start=1):
+        name = cell.strip() or _("Column %(n)s") % {"n": number}
+        base, n = name, 1
+        while name in header:
+            n += 1
+            name = f"{base} ({n})"
+        header.append(name)
+    return header
+
+
+def records(data: bytes, encoding: str, delimiter: str) -> Iterator[list[str]]:
+    """Every record of the file, the header first, decoded as it is read."""
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    return csv.reader(text, delimiter=delimiter)
+
+
+def read_file(data: bytes) -> CsvFile:
+    """Check a whole upload and describe it; ValidationError says what is wrong and what to do."""
+    check_size(len(data))
+    if not data.strip():
+        raise ValidationError(_("The file is empty."), code="empty")
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ValidationError(
+            _(
+                "This is a spreadsheet workbook, not a CSV file. In your spreadsheet choose "
+                "File → Save as → “CSV UTF-8” and upload that."
+            ),
+            code="not_csv",
+        )
+    if b"\x00" in data:
+        raise ValidationError(
+            _("This is not a CSV text file. Upload a CSV file saved as UTF-8."), code="not_csv"
+        )
+    encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    delimiter = _sniff_delimiter(data, encoding)
+    reader = records(data, encoding, delimiter)
+    sample: list[dict[str, Any]] = []
+    total = 0
+    try:
+        header_cells = next(reader, [])
+        for cells in reader:
+            total += 1
+            if len(sample) < SAMPLE_ROWS and any(cell.strip() for cell in cells):
+                sample.append({"row": total + 1, "cells": cells})
+    except UnicodeDecodeError as error:
+        raise ValidationError(
+            _(
+                "The file is not UTF-8 text. Save it as “CSV UTF-8” in your spreadsheet and "
+                "upload it again."
+            ),
+            code="encoding",
+        ) from error
+    except csv.Error as error:
+        raise ValidationError(
+            _("The file could not be read as CSV near row %(row)s: %(error)s.")
+            % {"row": total + 2, "error": error},
+            code="not_csv",
+        ) from error
+    if not any(cell.strip() for cell in header_cells):
+        raise ValidationError(
+            _("The first row must name the columns (for example Email, First name, Phone)."),
+            code="no_header",
+        )
+    if len(header_cells) > MAX_COLUMNS:
+        raise ValidationError(
+            _("The file has %(n)s columns; at most %(max)s can be imported.")
+            % {"n": len(header_cells), "max": MAX_COLUMNS},
+            code="too_wide",
+        )
+    if not sample:
+        raise ValidationError(
+            _("The file has a header row but no contacts below it."), code="no_rows"
+        )
+    return CsvFile(encoding, delimiter, _unique_header(header_cells), sample, total)
+
+
+# --- One row ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    column: str  # "" when it is about the whole row
+    value: str
+    message: str
+
+
+@dataclass
+class Row:
+    """One valid row as the load wants it: contact fields, consent, properties."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    consent: str | None = None  # "granted" / "denied"
+    consent_raw: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The mapping compiled against the header: (position, column name, target)."""
+
+    columns: tuple[tuple[int, str, str], ...]
+
+    @classmethod
+    def build(cls, header: list[str], mapping: dict[str, str]) -> Plan:
+        return cls(
+            tuple(
+                (i, name, mapping.get(name, IGNORE))
+                for i, name in enumerate(header)
+                if mapping.get(name, IGNORE) != IGNORE
+            )
+        )
+
+
+@cache
+def _max_lengths() -> dict[str, int]:
+    return {
+        name: int(getattr(Contact._meta.get_field(name), "max_length", 0) or 0) for name in FIELDS
+    }
+
+
+@cache
+def _time_zones() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+_email_validator = EmailValidator()
+_TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
+
+
+def _field_value(target: str, value: str) -> tuple[str, str | None]:
+    """(normalised value, problem message or None)."""
+    if target == "email":
+        email = normalise(Identity.Kind.EMAIL, value)
+        try:
+            _email_validator(email)
+        except ValidationError:
+            return email, _("not a valid e-mail address")
+        return email, None
+    if target == "phone":
+        phone = normalise(Identity.Kind.PHONE, value)
+        if len(phone.lstrip("+")) < MIN_PHONE_DIGITS:  # normalised: "+" and digits only
+            return phone, _("a phone number needs at least %(n)s digits") % {"n": MIN_PHONE_DIGITS}
+        return phone, None
+    if target == "country":
+        if not _TWO_LETTERS.fullmatch(value):
+            return value, _("a country is two letters (ISO 3166), such as US or DE")
+        return value.upper(), None
+    if target == "time_zone":
+        zone = _time_zones().get(value.lower())
+        if zone is None:
+            return value, _("not a known time zone; use an IANA name such as Europe/Berlin")
+        return zone, None
+    return value, None
+
+
+def parse_row(plan: Plan, cells: list[str]) -> tuple[Row | None, list[Problem]]:
+    """A row as the load wants it, or what is wrong with it. (None, []) for a blank row."""
+    if not any(cell.strip() for cell in cells):
+        return None, []
+    row, problems = Row(), []
+    limits = _max_lengths()
+    for index, column, target in plan.columns:
+        raw = cells[index].strip() if index < len(cells) else ""
+        if not raw:
+            continue
+        if target.startswith(PROPERTY):
+            row.properties[target.removeprefix(PROPERTY)] = raw
+        elif target == CONSENT_EMAIL:
+            status = CONSENT_VALUES.get(raw.lower())
+            if status is None:
+                problems.append(
+                    Problem(column, raw, _("consent must be yes, no, true, false, 1 or 0"))
+                )
+            row.consent, row.consent_raw = status, raw
+        else:
+            value, message = _field_value(target, raw)
+            if message is None and len(value) > limits[target]:
+                message = _("longer than %(n)s characters") % {"n": limits[target]}
+            if message is not None:
+                problems.append(Problem(column, raw[:VALUE_SHOWN], message))
+            else:
+                row.fields[target] = value
+    if not problems and not row.fields.get("email") and not row.fields.get("phone"):
+        problems.append(
+            Problem("", "", _("needs an e-mail address or a phone number to match the contact"))
+        )
+    return (None if problems else row), problems

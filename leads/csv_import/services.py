@@ -1,0 +1,479 @@
+"""Writes of the CSV import: upload, start, resume, and the chunked load.
+
+The load reads the stored file from `rows_done` on, validates rows in Python, and writes
+each chunk with set-based SQL in ONE transaction: the valid rows are COPYed into a temporary
+table, deduplicated, matched to contacts through their identities, inserted or updated,
+their identities and e-mail consent written, and the import's counts and cursor moved. A
+worker killed mid-chunk therefore leaves the cursor at the last whole chunk, and the
+re-delivered task resumes there without doubling anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from leads import signals
+from leads.csv_import import parsing
+from leads.models import Consent, Contact, ContactImport, Source
+
+logger = logging.getLogger(__name__)
+
+Status = ContactImport.Status
+CHUNK_ROWS = 5_000
+# A run hands over to a fresh task after this long, well inside Celery's time limits.
+TIME_BUDGET_SECONDS = 120.0
+# A running import that has not moved for this long lost its worker; it may be resumed.
+STALLED_AFTER_SECONDS = 600
+IMPORT_SOURCE_SLUG = "csv-import"
+CONSENT_SOURCE = "import"
+
+
+# --- Upload, start, resume ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_import_create(*, filename: str, data: bytes, uploaded_by: Any) -> ContactImport:
+    """Store an uploaded CSV, raw, once it is known to be readable. Nothing else happens."""
+    described = parsing.read_file(data)
+    return ContactImport.objects.create(
+        file=data,
+        filename=filename[:255],
+        size=len(data),
+        uploaded_by=uploaded_by,
+        encoding=described.encoding,
+        delimiter=described.delimiter,
+        header=described.header,
+        sample=described.sample,
+        mapping=parsing.guess_mapping(described.header),
+        rows_total=described.rows_total,
+    )
+
+
+def _locked(contact_import: ContactImport) -> ContactImport:
+    return ContactImport.objects.select_for_update().defer("file").get(pk=contact_import.pk)
+
+
+def _enqueue(import_id: int) -> None:
+    """Queue the load once the surrounding transaction commits."""
+    transaction.on_commit(lambda: _send_task(import_id))
+
+
+def _send_task(import_id: int) -> None:
+    from leads.csv_import.tasks import contact_import_run  # the task calls back into here
+
+    try:
+        contact_import_run.delay(import_id)
+    except Exception:  # the broker is down: say so on the page, and let the user resume
+        logger.warning("could not enqueue contact import %s", import_id, exc_info=True)
+        ContactImport.objects.filter(pk=import_id).update(
+            status=Status.FAILED,
+            error=_(
+                "The import could not be queued: the task queue did not answer. Resume it in a moment."
+            ),
+            updated_at=timezone.now(),
+        )
+
+
+@transaction.atomic
+def contact_import_start(
+    *, contact_import: ContactImport, mapping: dict[str, str]
+) -> ContactImport:
+    """Fix the mapping and queue the load. ValidationError lists what to change."""
+    locked = _locked(contact_import)
+    if locked.status != Status.UPLOADED:
+        raise ValidationError(_("This import has already been started."), code="started")
+    errors = parsing.mapping_errors(locked.header, mapping)
+    if errors:
+        raise ValidationError(errors, code="mapping")
+    locked.mapping = {column: mapping[column] for column in locked.header}
+    locked.status = Status.MAPPED
+    locked.save(update_fields=["mapping", "status", "updated_at"])
+    _enqueue(locked.pk)
+    return locked
+
+
+def contact_import_resumable(contact_import: ContactImport) -> bool:
+    """Failed, or running without progress for so long that its worker must be gone."""
+    if contact_import.status == Status.FAILED:
+        return True
+    stalled_since = timezone.now().timestamp() - STALLED_AFTER_SECONDS
+    return (
+        contact_import.status == Status.RUNNING
+        and contact_import.updated_at.timestamp() < stalled_since
+    )
+
+
+@transaction.atomic
+def contact_import_resume(*, contact_import: ContactImport) -> ContactImport:
+    """Queue the load again; it carries on from the last whole chunk."""
+    locked = _locked(contact_import)
+    if not contact_import_resumable(locked):
+        raise ValidationError(_("This import is not stopped, so it cannot be resumed."))
+    locked.status, locked.error = Status.MAPPED, ""
+    locked.save(update_fields=["status", "error", "updated_at"])
+    _enqueue(locked.pk)
+    return locked
+
+
+# --- The load ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # the import's status afterwards, or "superseded" / "ignored"
+    chunks: int
+
+
+def contact_import_process(
+    *, import_id: int, max_chunks: int | None = None, time_budget: float | None = None
+) -> Outcome:
+    """Load an import chunk by chunk from its cursor. Safe to call again at any point.
+
+    Stops after `max_chunks` (tests) or when the time budget is spent, handing over to a
+    fresh task then, so a large file never meets Celery's time limit.
+    """
+    budget = TIME_BUDGET_SECONDS if time_budget is None else time_budget
+    with transaction.atomic():
+        contact_import = ContactImport.objects.select_for_update().defer("file").get(pk=import_id)
+        if contact_import.status not in (Status.MAPPED, Status.RUNNING):
+            return Outcome("ignored", 0)  # done, failed, or not mapped yet
+        if contact_import.status == Status.MAPPED:
+            contact_import.status = Status.RUNNING
+            contact_import.started_at = contact_import.started_at or timezone.now()
+            contact_import.save(update_fields=["status", "started_at", "updated_at"])
+
+    chunks = 0
+    try:
+        loader = _Loader(contact_import)
+        started = time.monotonic()
+        for batch in loader.batches():
+            if not loader.load(batch):
+                return Outcome("superseded", chunks)  # another worker is ahead of us
+            chunks += 1
+            if loader.finished:
+                break
+            if (max_chunks is not None and chunks >= max_chunks) or (
+                time.monotonic() - started > budget
+            ):
+                if max_chunks is None:
+                    _enqueue(import_id)
+                return Outcome(Status.RUNNING, chunks)
+        ContactImport.objects.filter(pk=import_id, status=Status.RUNNING).update(
+            status=Status.DONE, finished_at=timezone.now(), updated_at=timezone.now()
+        )
+        return Outcome(Status.DONE, chunks)
+    except Exception as error:
+        logger.exception("contact import %s failed", import_id)
+        ContactImport.objects.filter(pk=import_id).update(
+            status=Status.FAILED,
+            error=_("The import stopped at row %(row)s: %(error)s")
+            % {"row": _row_of(import_id), "error": error},
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        return Outcome(Status.FAILED, chunks)
+
+
+def _row_of(import_id: int) -> int:
+    done = ContactImport.objects.filter(pk=import_id).values_list("rows_done", flat=True).first()
+    return (done or 0) + 2  # the first row not loaded, as a spreadsheet numbers it
+
+
+def _import_source() -> Source:
+    source, _created = Source.objects.get_or_create(
+        slug=IMPORT_SOURCE_SLUG,
+        defaults={"name": "CSV import", "kind": Source.Kind.IMPORT},
+    )
+    return source
+
+
+# Columns of the temporary table, in COPY order.
+TMP_COLUMNS = (
+    "row_no",
+    *parsing.FIELDS,
+    "consent",
+    "consent_raw",
+    "properties",
+)
+CREATE_TMP = f"""
+CREATE TEMP TABLE tmp_import (
+    row_no integer NOT NULL,
+    {", ".join(f"{name} text" for name in parsing.FIELDS)},
+    consent text,
+    consent_raw text,
+    properties jsonb,
+    contact_id bigint,
+    is_new boolean NOT NULL DEFAULT false,
+    has_identity boolean NOT NULL DEFAULT false
+) ON COMMIT DROP
+"""
+# Within a chunk one person is one row: the last row wins for an e-mail, or for a phone on a
+# row without e-mail.
+DEDUPE_ROWS = """
+DELETE FROM tmp_import WHERE row_no IN (
+    SELECT row_no FROM (
+        SELECT row_no, row_number() OVER (
+            PARTITION BY COALESCE('e:' || email, 'p:' || phone) ORDER BY row_no DESC
+        ) AS n
+        FROM tmp_import
+    ) ranked WHERE n > 1
+)
+"""
+MATCH = """
+UPDATE tmp_import t SET contact_id = COALESCE(
+    (SELECT i.contact_id FROM leads_identity i WHERE i.kind = 'email' AND i.value = t.email),
+    (SELECT i.contact_id FROM leads_identity i WHERE i.kind = 'phone' AND i.value = t.phone)
+)
+WHERE t.contact_id IS NULL
+"""
+NEW_IDS = """
+UPDATE tmp_import SET is_new = true,
+    contact_id = nextval(pg_get_serial_sequence('leads_contact', 'id'))
+WHERE contact_id IS NULL
+"""
+# E-mails first, then phones of rows that have an e-mail: when two new rows share a phone,
+# the contact with an e-mail keeps it. Rows whose contact got an identity are marked.
+INSERT_IDENTITIES = """
+WITH inserted AS (
+    INSERT INTO leads_identity (contact_id, kind, value, source_id, created_at)
+    SELECT contact_id, kind, value, %(source)s, now() FROM (
+        SELECT contact_id, 'email' AS kind, email AS value, 0 AS pass, row_no
+        FROM tmp_import WHERE email IS NOT NULL
+        UNION ALL
+        SELECT contact_id, 'phone', phone, CASE WHEN email IS NULL THEN 2 ELSE 1 END, row_no
+        FROM tmp_import WHERE phone IS NOT NULL
+    ) keys
+    ORDER BY pass, row_no
+    ON CONFLICT (kind, value) DO NOTHING
+    RETURNING contact_id
+)
+UPDATE tmp_import t SET has_identity = true
+WHERE t.is_new AND t.contact_id IN (SELECT contact_id FROM inserted)
+"""
+# A new contact whose every identity went to someone else meanwhile (another row of this
+# chunk, or a concurrent writer who committed first) is removed, and its row updates the
+# contact that owns the identity instead: one person stays one contact.
+# (Statements reach big tables only through `= ANY(ARRAY(...))` or per-row subqueries, so
+# each chunk reads its own rows by index whatever the planner's statistics say: a hash join
+# over all contacts per chunk would make a large import quadratic.)
+ORPHANS = """
+WITH removed AS (
+    DELETE FROM leads_contact
+    WHERE id = ANY(ARRAY(SELECT contact_id FROM tmp_import WHERE is_new AND NOT has_identity))
+    RETURNING id
+)
+UPDATE tmp_import t SET is_new = false, contact_id = COALESCE(
+    (SELECT i.contact_id FROM leads_identity i WHERE i.kind = 'email' AND i.value = t.email),
+    (SELECT i.contact_id FROM leads_identity i WHERE i.kind = 'phone' AND i.value = t.phone)
+)
+FROM removed r WHERE t.contact_id = r.id
+"""
+# Two rows that found the same existing contact (one by e-mail, one by phone): the last wins.
+DEDUPE_CONTACTS = """
+DELETE FROM tmp_import WHERE row_no IN (
+    SELECT row_no FROM (
+        SELECT row_no, row_number() OVER (PARTITION BY contact_id ORDER BY row_no DESC) AS n
+        FROM tmp_import WHERE contact_id IS NOT NULL AND NOT is_new
+    ) ranked WHERE n > 1
+)
+"""
+# Existing contacts: blank fields are filled, filled ones kept; existing properties win.
+# A contact the row adds nothing to is not written at all.
+# (S608: the column names come from code, every value is bound.)
+UPDATE_CONTACTS = f"""
+UPDATE leads_contact c SET
+    {", ".join(f"{name} = CASE WHEN c.{name} = '' THEN COALESCE(t.{name}, '') ELSE c.{name} END" for name in parsing.FIELDS)},
+    properties = COALESCE(t.properties, '{{}}'::jsonb) || c.properties,
+    updated_at = now()
+FROM tmp_import t
+WHERE c.id = ANY(ARRAY(SELECT contact_id FROM tmp_import WHERE NOT is_new AND contact_id IS NOT NULL))
+  AND c.id = t.contact_id AND NOT t.is_new AND (
+    {" OR ".join(f"(c.{name} = '' AND t.{name} IS NOT NULL)" for name in parsing.FIELDS)}
+    OR (COALESCE(t.properties, '{{}}'::jsonb) || c.properties) <> c.properties
+)
+"""  # noqa: S608
+# An older statement never overwrites a newer one, and an unchanged one is left alone
+# (the same rule as leads.services.consent.consent_set).
+UPSERT_CONSENT = """
+INSERT INTO leads_consent (contact_id, channel, status, source, changed_at, proof)
+SELECT DISTINCT ON (contact_id) contact_id, %(channel)s, consent, %(source)s, %(at)s,
+    jsonb_build_object('import_id', %(import_id)s, 'row', row_no, 'value', consent_raw)
+FROM tmp_import
+WHERE consent IS NOT NULL AND contact_id IS NOT NULL
+ORDER BY contact_id, row_no DESC
+ON CONFLICT (contact_id, channel) DO UPDATE SET
+    status = EXCLUDED.status, source = EXCLUDED.source,
+    changed_at = EXCLUDED.changed_at, proof = EXCLUDED.proof
+WHERE leads_consent.changed_at < EXCLUDED.changed_at
+  AND leads_consent.status <> EXCLUDED.status
+RETURNING contact_id, status
+"""
+ADVANCE = """
+UPDATE leads_contactimport SET
+    rows_done = %(rows_done)s,
+    created_count = created_count + (SELECT count(*) FROM tmp_import WHERE is_new),
+    updated_count = updated_count
+        + (SELECT count(*) FROM tmp_import WHERE NOT is_new AND contact_id IS NOT NULL),
+    failed_count = failed_count + %(failed)s,
+    skipped_count = skipped_count + %(blank)s + %(valid)s
+        - (SELECT count(*) FROM tmp_import WHERE contact_id IS NOT NULL),
+    updated_at = now()
+WHERE id = %(import_id)s
+"""
+
+
+def _insert_contacts_sql() -> tuple[str, list[Any]]:
+    """INSERT of the new contacts with every other column at the model's own default, so an
+    imported contact looks exactly like one the app created (and a column added later with a
+    default needs no change here)."""
+    columns, values, params = [], [], []
+    for model_field in Contact._meta.concrete_fields:
+        name, column = model_field.name, model_field.column
+        columns.append(connection.ops.quote_name(str(column)))
+        if model_field.primary_key:
+            values.append("contact_id")
+        elif name in parsing.FIELDS:
+            values.append(f"COALESCE({name}, '')")
+        elif name == "properties":
+            values.append("COALESCE(properties, '{}'::jsonb)")
+        elif getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
+            values.append("now()")
+        else:
+            values.append("%s")
+            params.append(model_field.get_db_prep_save(model_field.get_default(), connection))
+    sql = (
+        f"INSERT INTO leads_contact ({', '.join(columns)}) "  # noqa: S608 (model's columns)
+        f"SELECT {', '.join(values)} FROM tmp_import WHERE is_new ORDER BY row_no"
+    )
+    return sql, params
+
+
+class _Loader:
+    """Reads one import's file from its cursor and loads it chunk by chunk."""
+
+    def __init__(self, contact_import: ContactImport) -> None:
+        self.import_id = contact_import.pk
+        self.rows_total = contact_import.rows_total
+        self.cursor = contact_import.rows_done
+        self.header, self.mapping = contact_import.header, contact_import.mapping
+        self.encoding, self.delimiter = contact_import.encoding, contact_import.delimiter
+        # Consent in the file speaks as of the upload: anything the contact said later wins.
+        self.consent_at: datetime = contact_import.created_at
+        self.plan = parsing.Plan.build(self.header, self.mapping)
+        self.source_id = _import_source().pk
+        self.insert_contacts = _insert_contacts_sql()
+
+    @property
+    def finished(self) -> bool:
+        return self.cursor >= self.rows_total
+
+    def batches(self) -> Iterator[list[list[str]]]:
+        data = ContactImport.objects.filter(pk=self.import_id).values_list("file", flat=True).get()
+        reader = parsing.records(bytes(data), self.encoding, self.delimiter)
+        next(reader, None)  # the header
+        deque(islice(reader, self.cursor), maxlen=0)  # what earlier chunks loaded
+        while batch := list(islice(reader, CHUNK_ROWS)):
+            yield batch
+
+    def load(self, batch: list[list[str]]) -> bool:
+        """Load one chunk in one transaction; False when the cursor moved under us."""
+        start = self.cursor
+        valid: list[tuple[Any, ...]] = []
+        errors: list[tuple[Any, ...]] = []
+        failed = blank = 0
+        for offset, cells in enumerate(batch):
+            row_no = start + offset + 2  # the header is row 1
+            row, problems = parsing.parse_row(self.plan, cells)
+            if problems:
+                failed += 1
+                errors += [
+                    (self.import_id, row_no, p.column[:255], p.value, p.message[:255])
+                    for p in problems
+                ]
+            elif row is None:
+                blank += 1
+            else:
+                valid.append(
+                    (
+                        row_no,
+                        *(row.fields.get(name) for name in parsing.FIELDS),
+                        row.consent,
+                        row.consent_raw or None,
+                        json.dumps(row.properties) if row.properties else None,
+                    )
+                )
+        changed: list[tuple[int, str]] = []
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT rows_done, status FROM leads_contactimport WHERE id = %s FOR UPDATE",
+                [self.import_id],
+            )
+            rows_done, status = cursor.fetchone()
+            if rows_done != start or status != Status.RUNNING:
+                return False
+            cursor.execute(CREATE_TMP)
+            raw = cursor.cursor  # psycopg's own cursor, for COPY
+            with raw.copy(f"COPY tmp_import ({', '.join(TMP_COLUMNS)}) FROM STDIN") as copy:
+                for values in valid:
+                    copy.write_row(values)
+            if errors:
+                with raw.copy(
+                    'COPY leads_importrowerror (contact_import_id, "row", "column", value, message) '
+                    "FROM STDIN"
+                ) as copy:
+                    for values in errors:
+                        copy.write_row(values)
+            cursor.execute(DEDUPE_ROWS)
+            cursor.execute(MATCH)
+            cursor.execute(NEW_IDS)
+            sql, params = self.insert_contacts
+            cursor.execute(sql, params)
+            cursor.execute(INSERT_IDENTITIES, {"source": self.source_id})
+            cursor.execute(ORPHANS)
+            cursor.execute(DEDUPE_CONTACTS)
+            cursor.execute(UPDATE_CONTACTS)
+            cursor.execute(
+                UPSERT_CONSENT,
+                {
+                    "channel": Consent.Channel.EMAIL.value,
+                    "source": CONSENT_SOURCE,
+                    "at": self.consent_at,
+                    "import_id": self.import_id,
+                },
+            )
+            changed = cursor.fetchall()
+            cursor.execute(
+                ADVANCE,
+                {
+                    "rows_done": start + len(batch),
+                    "failed": failed,
+                    "blank": blank,
+                    "valid": len(valid),
+                    "import_id": self.import_id,
+                },
+            )
+            cursor.execute("DROP TABLE tmp_import")  # now, not at commit: tests nest savepoints
+            if changed:
+                transaction.on_commit(lambda: _send_consent_changed(changed))
+        self.cursor = start + len(batch)
+        return True
+
+
+def _send_consent_changed(changed: list[tuple[int, str]]) -> None:
+    for contact_id, status in changed:
+        signals.consent_changed.send(
+            sender=Consent, contact_id=contact_id, channel=Consent.Channel.EMAIL, status=status
+        )
