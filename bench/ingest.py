@@ -325,9 +325,11 @@ def truncate_leads(
 
 
 def pending_count(database_url: str, source_id: int) -> int:
+    """Deliveries not yet done: waiting, or claimed by a worker and in progress."""
     with _connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM leads_inbounddelivery WHERE source_id = %s AND status = 'pending'",
+            "SELECT count(*) FROM leads_inbounddelivery"
+            " WHERE source_id = %s AND status IN ('pending', 'processing')",
             [source_id],
         ).fetchone()
     return int(row[0])

@@ -68,6 +68,8 @@ def inbound_store_many(
 
 
 KICK_KEY = "growth:inbound:kick"
+# Short: if the draining worker dies, the next delivery after this wakes another one.
+KICK_SECONDS = 5
 
 
 def _enqueue_processing() -> None:
@@ -77,7 +79,7 @@ def _enqueue_processing() -> None:
     from leads.tasks import inbound_process
 
     try:
-        if redis_client().set(KICK_KEY, 1, nx=True, ex=60):
+        if redis_client().set(KICK_KEY, 1, nx=True, ex=KICK_SECONDS):
             inbound_process.delay()
     except Exception:  # Redis down: stored rows wait for the beat sweep, nothing is lost
         logger.warning(
