@@ -37,7 +37,7 @@ class Demo:
             "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
         env = {k: v for k, v in os.environ.items() if k not in unset}
-        env.update(GROWTH_DATA_DIR=str(data_dir), WEB_WORKERS="1")
+        env.update(GROWTH_DATA_DIR=str(data_dir), WEB_WORKERS="1", DEMO_CONTACTS="60")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "growth.run", "demo", "--port", str(port)],
             cwd=ROOT,
