@@ -250,12 +250,16 @@ class ShopGenerator:
         self.orders = 0
 
     def visitors(self, count: int) -> Iterator[list[Item]]:
-        """One list of items per visitor, in time order within the visitor."""
+        """One list of items per visitor, in time order within the visitor; only what
+        happened before `now`."""
+        history = max(1, self.days - 2) * 86400  # leave two days for journeys to unfold
         for n in range(count):
-            start = (
-                self.now
-                - timedelta(days=self.days)
-                + timedelta(seconds=self.rng.randint(0, self.days * 86400 - 86400 * 2))
-            )
-            items = [item for item in Visitor(self, n, start).journey() if item.at < self.now]
-            yield items
+            start = self.now - timedelta(days=self.days, seconds=-self.rng.randint(0, history))
+            yield [item for item in Visitor(self, n, start).journey() if item.at < self.now]
+
+    def live_visitors(self) -> Iterator[list[Item]]:
+        """Endless visitors starting now, for live traffic (timestamps are the sender's)."""
+        n = 0
+        while True:
+            n += 1
+            yield list(Visitor(self, n, self.now).journey())

@@ -9,6 +9,7 @@ rest of the batch goes on.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -53,18 +54,31 @@ def inbound_store_many(
 ) -> int:
     """Store raw messages; duplicates (same source + delivery id) are stored once.
 
-    Returns how many were new. Processing is enqueued when the transaction commits.
+    One INSERT … ON CONFLICT DO NOTHING for the lot. Returns how many were new.
+    Processing is enqueued when the transaction commits.
     """
-    rows = [
-        InboundDelivery(
-            source=source, topic=i.topic, delivery_id=i.delivery_id, headers=headers, body=i.body
+    items = list(items)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO leads_inbounddelivery
+                (source_id, topic, delivery_id, headers, body, status, error, attempts, received_at)
+            SELECT %s, topic, delivery_id, %s::jsonb, body, 'pending', '', 0, now()
+            FROM unnest(%s::text[], %s::text[], %s::bytea[]) AS incoming(topic, delivery_id, body)
+            ON CONFLICT (source_id, delivery_id) DO NOTHING
+            RETURNING id
+            """,
+            [
+                source.pk,
+                json.dumps(headers),
+                [i.topic for i in items],
+                [i.delivery_id for i in items],
+                [i.body for i in items],
+            ],
         )
-        for i in items
-    ]
-    with transaction.atomic():
-        created = InboundDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        created = len(cursor.fetchall())
         transaction.on_commit(_enqueue_processing)
-    return len(created)
+    return created
 
 
 KICK_KEY = "growth:inbound:kick"

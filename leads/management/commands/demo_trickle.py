@@ -4,7 +4,6 @@ import random
 import time
 import urllib.error
 import urllib.request
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -30,10 +29,17 @@ class Command(BaseCommand):
         base = url.rstrip("/")
         auth = "Basic " + base64.b64encode(f"{demo_write_key()}:".encode()).decode()
         seed = int(time.time()) % 100_000 + 100
-        generator = ShopGenerator(seed=seed, days=1, now=timezone.now() + timedelta(days=2))
+        generator = ShopGenerator(seed=seed, days=1, now=timezone.now())
         rng = random.Random(seed)  # noqa: S311 (pacing only)
-        for sent, items in enumerate(generator.visitors(visitors or 10**9), start=1):
-            batch = [i.body for i in items if i.kind == "tracking"]
+        for sent, items in enumerate(generator.live_visitors(), start=1):
+            if visitors and sent > visitors:
+                break
+            # Live traffic happens now: Growth stamps it on arrival.
+            batch = [
+                {k: v for k, v in i.body.items() if k != "timestamp"}
+                for i in items
+                if i.kind == "tracking"
+            ]
             if batch:
                 self._post(
                     f"{base}/ingest/v1/batch",
@@ -41,7 +47,8 @@ class Command(BaseCommand):
                     {"Authorization": auth},
                 )
             for item in (i for i in items if i.kind == "shopify"):
-                body = item.encoded()
+                now = timezone.now().isoformat()
+                body = json.dumps({**item.body, "created_at": now, "updated_at": now}).encode()
                 self._post(
                     f"{base}/webhooks/shopify/{SHOPIFY_SLUG}/",
                     body,
