@@ -3,11 +3,6 @@ record with its timeline and notes."""
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Iterator
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,6 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from growth.csv_stream import csv_response
 from growth.permissions import capability_required
 from growth.roles import Capability
 from leads import selectors
@@ -45,25 +41,6 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/contacts/list.html", context)
 
 
-class _Echo:
-    """csv.writer wants a file; this one hands each line back so it can be streamed."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-# A spreadsheet runs a cell starting with one of these as a formula; numbers (a phone
-# "+15551234567", a score "-5") are safe and stay as they are.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"^[+-]?[\d\s().-]+$")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not NUMBER.match(value):
-        return "'" + value
-    return "" if value is None else value
-
-
 @view_contacts
 @require_GET
 def contact_export(request: HttpRequest) -> StreamingHttpResponse:
@@ -71,17 +48,8 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     form = ContactFilterForm(request.GET or None)
     sort, descending = form.sorting()
     rows = selectors.contact_export_rows(filters=form.filters(), sort=sort, descending=descending)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        # Column names stay English field names: they are what a CSV import reads back.
-        yield writer.writerow(selectors.EXPORT_COLUMNS)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
-    return response
+    # Column names stay English field names: they are what a CSV import reads back.
+    return csv_response(filename="contacts.csv", header=selectors.EXPORT_COLUMNS, rows=rows)
 
 
 def _contact_or_404(pk: int) -> Contact:

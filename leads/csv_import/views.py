@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -24,6 +22,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from growth.csv_stream import csv_response
 from growth.roles import Capability, permission_name, roles_with
 from leads.csv_import import parsing, selectors, services
 from leads.csv_import.forms import MappingForm, UploadForm
@@ -156,36 +155,11 @@ def _act(request: HttpRequest, contact_import: ContactImport) -> HttpResponse:
     return _mapping_page(request, contact_import, form)
 
 
-class _Echo:
-    """csv.writer wants a file; this one hands each line back so it can be streamed."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-# A spreadsheet runs a cell starting with one of these as a formula; numbers are safe.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBER = re.compile(r"^[+-]?[\d\s().-]+$")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not NUMBER.match(value):
-        return "'" + value
-    return value
-
-
 @import_required
 @require_GET
 def import_errors_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     contact_import = _import_or_404(pk)
     rows = selectors.import_error_rows(contact_import=contact_import)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(selectors.ERROR_COLUMNS)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{pk}-errors.csv"'
-    return response
+    return csv_response(
+        filename=f"import-{pk}-errors.csv", header=selectors.ERROR_COLUMNS, rows=rows
+    )

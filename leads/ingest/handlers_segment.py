@@ -8,14 +8,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from leads import signals
 from leads.ingest.attribution import channel_of, touch_from
 from leads.ingest.segment import occurred_at
-from leads.models import Consent, Contact, Event, Identity, InboundDelivery, Order, Session, Source
+from leads.models import Consent, Contact, Identity, InboundDelivery, Order, Session, Source
 from leads.services.consent import consent_set
+from leads.services.events import event_record
 from leads.services.identity import contact_resolve, contact_save_changes, normalise
 from leads.services.inbound import handles
 
@@ -201,25 +200,14 @@ def handle_tracking(delivery: InboundDelivery) -> bool:
         _apply_event_effects(contact, source, name, properties, at)
     contact_save_changes(contact)
 
-    created = Event.objects.bulk_create(
-        [
-            Event(
-                contact=contact,
-                source=source,
-                session=session,
-                name=name,
-                properties=properties,
-                occurred_at=at,
-                message_id=str(message.get("messageId") or ""),
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    contact_id, event_ids = contact.pk, [e.pk for e in created if e.pk]
-    transaction.on_commit(
-        lambda: signals.events_recorded.send(
-            sender=Event, contact_ids=[contact_id], event_ids=event_ids
-        )
+    event_record(
+        contact=contact,
+        source=source,
+        session=session,
+        name=name,
+        properties=properties,
+        occurred_at=at,
+        message_id=str(message.get("messageId") or ""),
     )
     return True
 

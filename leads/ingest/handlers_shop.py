@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from leads import signals
-from leads.models import Consent, Contact, Event, Identity, InboundDelivery, Source
+from leads.models import Consent, Contact, Identity, InboundDelivery, Source
 from leads.services.consent import consent_set
+from leads.services.events import event_record
 from leads.services.identity import contact_resolve, contact_save_changes
 from leads.services.inbound import handles
 from leads.services.orders import LineData, OrderData, RefundData, order_upsert, refund_record
@@ -48,27 +47,14 @@ def _time(value: Any, *, default: datetime | None = None) -> datetime:
 def _record_event(
     contact: Contact, source: Source, name: str, properties: dict[str, Any], at: datetime, key: str
 ) -> None:
-    created = Event.objects.bulk_create(
-        [
-            Event(
-                contact=contact,
-                source=source,
-                name=name,
-                properties=properties,
-                occurred_at=at,
-                message_id=key,
-            )
-        ],
-        ignore_conflicts=True,
+    event_record(
+        contact=contact,
+        source=source,
+        name=name,
+        properties=properties,
+        occurred_at=at,
+        message_id=key,
     )
-    event_ids = [e.pk for e in created if e.pk]
-    if event_ids:
-        contact_id = contact.pk
-        transaction.on_commit(
-            lambda: signals.events_recorded.send(
-                sender=Event, contact_ids=[contact_id], event_ids=event_ids
-            )
-        )
 
 
 def _fill(contact: Contact, **fields: Any) -> None:

@@ -264,3 +264,32 @@ def test_identity_values_are_normalised(client, tracking_source):
         ("email", "mixed@case.com"),
         ("phone", "+442079460000"),
     }
+
+
+def test_events_recorded_signal_names_new_events_only(
+    client, tracking_source, django_capture_on_commit_callbacks
+):
+    from leads import signals
+
+    _, key = tracking_source
+    seen: list[tuple[list[int], list[int]]] = []
+
+    def receiver(sender, contact_ids, event_ids, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((contact_ids, event_ids))
+
+    signals.events_recorded.connect(receiver)
+    try:
+        post_segment(
+            client, key, "track", {"event": "Product Viewed", "userId": "u", "messageId": "once"}
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            process_all()
+        event = Event.objects.get()
+        assert seen == [([event.contact_id], [event.pk])]
+        # The same message processed again (a retried delivery) records nothing new.
+        InboundDelivery.objects.update(status="pending")
+        with django_capture_on_commit_callbacks(execute=True):
+            process_all()
+        assert Event.objects.count() == 1 and len(seen) == 1
+    finally:
+        signals.events_recorded.disconnect(receiver)
