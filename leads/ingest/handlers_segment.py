@@ -67,6 +67,8 @@ def _apply_traits(contact: Contact, traits: dict[str, Any]) -> None:
 def _touch_contact(contact: Contact, at: datetime, context: dict[str, Any]) -> None:
     if not contact.last_seen_at or at > contact.last_seen_at:
         contact.last_seen_at = at
+    if at < contact.created_at:  # history sent late: the contact existed since then
+        contact.created_at = at
     if context.get("timezone") and not contact.time_zone:
         contact.time_zone = str(context["timezone"])[:64]
     if context.get("locale") and not contact.locale:

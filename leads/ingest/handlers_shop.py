@@ -66,6 +66,8 @@ def _fill(contact: Contact, **fields: Any) -> None:
 def _seen(contact: Contact, at: datetime) -> None:
     if not contact.last_seen_at or at > contact.last_seen_at:
         contact.last_seen_at = at
+    if at < contact.created_at:  # history sent late: the contact existed since then
+        contact.created_at = at
 
 
 # --- Shopify ---------------------------------------------------------------------------

@@ -63,7 +63,7 @@ class Contact(models.Model):
     @property
     def display_name(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()
-        return full or self.email or self.phone or f"#{self.pk}"
+        return full or self.email or self.phone or _("Visitor #%(id)s") % {"id": self.pk}
 
 
 class Identity(models.Model):

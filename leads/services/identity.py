@@ -113,6 +113,7 @@ _TRACKED = [
     "last_touch",
     "source_channel",
     "last_seen_at",
+    "created_at",
 ]
 # Seeing a contact again within this long is not worth rewriting the row (and its indexes).
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)

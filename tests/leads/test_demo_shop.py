@@ -21,6 +21,13 @@ def test_demo_shop_funnel_and_idempotence():
     buyers = Order.objects.values("contact").distinct().count()
     assert views == 80 and views > carts > checkouts >= buyers > 0  # the funnel drops off
     assert Order.objects.exclude(contact__email="").count() == Order.objects.count()
+    # Contacts date from their first visit, not from the load.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    oldest = Contact.objects.order_by("created_at").first()
+    assert oldest is not None and oldest.created_at < timezone.now() - timedelta(days=7)
     channels = set(Contact.objects.values_list("source_channel", flat=True))
     assert {"google / cpc", "direct"} <= channels
 
