@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ContactImport(models.Model):
-    """One uploaded CSV of contacts: the raw file, how its columns map, and how far it got.
+    """One uploaded CSV of contacts or of orders (`kind`): the raw file, how its columns map, and how far it got.
 
     The file is kept in the database (raw first, like every inbound delivery) so any worker
     can process it and a crashed run resumes from `rows_done`, which only ever moves by
@@ -21,6 +21,11 @@ class ContactImport(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", _("Contacts")
+        ORDERS = "orders", _("Orders")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CONTACTS)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
     )
