@@ -1,5 +1,9 @@
 """CSV import of contacts: upload, map columns, load in chunks at COPY speed, resumable.
 
+An import's `kind` is contacts (the default) or orders; orders reuse the same upload, mapping,
+worker, progress and row errors, with `order_rows` for their targets and rows and
+`services._OrderLoader` for the load (ORM, one transaction per chunk).
+
 - `parsing`: reading the file (encoding, delimiter), targets, guessing the mapping,
   validating one row. Pure functions, no database.
 - `services`: upload, start, retry, and the chunked load (set-based SQL in one transaction

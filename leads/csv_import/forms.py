@@ -7,9 +7,20 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from leads.csv_import import parsing
+from leads.models import ContactImport
 
 
 class UploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("What the file holds"),
+        choices=[
+            (ContactImport.Kind.CONTACTS, _("Contacts: one row per person")),
+            (ContactImport.Kind.ORDERS, _("Orders: one row per order line, as shops export them")),
+        ],
+        initial=ContactImport.Kind.CONTACTS,
+        required=False,  # contacts when not said
+        widget=forms.RadioSelect,
+    )
     file = forms.FileField(
         label=_("CSV file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv,text/plain"}),
@@ -24,17 +35,28 @@ class UploadForm(forms.Form):
         parsing.check_size(upload.size or 0)  # before a byte of it is read
         return upload
 
+    def clean_kind(self) -> str:
+        return str(self.cleaned_data.get("kind") or ContactImport.Kind.CONTACTS)
+
 
 class MappingForm(forms.Form):
-    """One select per CSV column: which contact field it fills, a property, or nothing."""
+    """One select per CSV column: which contact (or order) field it fills, a property, or
+    nothing."""
 
-    def __init__(self, *args: object, header: list[str], mapping: dict[str, str], **kwargs: object):
+    def __init__(
+        self,
+        *args: object,
+        header: list[str],
+        mapping: dict[str, str],
+        kind: str = ContactImport.Kind.CONTACTS,
+        **kwargs: object,
+    ):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.header = header
         for index, column in enumerate(header):
             self.fields[f"col_{index}"] = forms.ChoiceField(
                 label=column,
-                choices=parsing.target_choices(column),
+                choices=parsing.target_choices(column, kind),
                 initial=mapping.get(column, parsing.IGNORE),
             )
 

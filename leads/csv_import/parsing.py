@@ -1,5 +1,6 @@
 """Reading a contacts CSV: encoding, delimiter, header, the mapping of columns to contact
-fields, and the validation of one row. No database here."""
+fields, and the validation of one row. No database here. (The file checks serve orders CSVs
+too; what is particular to orders is in `order_rows`.)"""
 
 from __future__ import annotations
 
@@ -122,9 +123,16 @@ def _loose_target(key: str) -> str | None:
     return None
 
 
-def guess_mapping(header: list[str]) -> dict[str, str]:
+ORDERS = "orders"  # ContactImport.Kind.ORDERS: order_rows holds what is particular to them
+
+
+def guess_mapping(header: list[str], kind: str = "contacts") -> dict[str, str]:
     """A target for every column: exact names first, looser ones for what is left, each
     contact field used once; everything else is kept as a property."""
+    if kind == ORDERS:
+        from leads.csv_import import order_rows  # it builds on this module
+
+        return order_rows.guess_mapping(header)
     guessed: dict[str, str] = {}
     used: set[str] = set()
     for name in header:
@@ -149,7 +157,11 @@ def guess_mapping(header: list[str]) -> dict[str, str]:
     return {name: guessed[name] for name in header}
 
 
-def target_choices(column: str) -> list[tuple[str, str]]:
+def target_choices(column: str, kind: str = "contacts") -> list[tuple[str, str]]:
+    if kind == ORDERS:
+        from leads.csv_import import order_rows
+
+        return order_rows.target_choices()
     return [
         *((target, str(label)) for target, label in TARGET_LABELS.items()),
         (PROPERTY + column, _("Property “%(name)s”") % {"name": column}),
@@ -157,8 +169,12 @@ def target_choices(column: str) -> list[tuple[str, str]]:
     ]
 
 
-def mapping_errors(header: list[str], mapping: dict[str, str]) -> list[str]:
+def mapping_errors(header: list[str], mapping: dict[str, str], kind: str = "contacts") -> list[str]:
     """What is wrong with a mapping, in words the person can act on; empty when it is fine."""
+    if kind == ORDERS:
+        from leads.csv_import import order_rows
+
+        return order_rows.mapping_errors(header, mapping)
     errors = []
     chosen: dict[str, list[str]] = {}
     for column in header:

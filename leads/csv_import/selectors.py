@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from leads.csv_import import parsing
+from leads.csv_import import order_rows, parsing
 from leads.models import ContactImport, ImportRowError
 
 LIST_LIMIT = 100
@@ -71,7 +71,7 @@ def import_examples(*, contact_import: ContactImport, per_column: int = 3) -> li
 
 def import_mapping_labels(*, contact_import: ContactImport) -> list[tuple[str, str]]:
     """(column, what it fills) for every column, as the import was started."""
-    labels = dict(parsing.target_choices(""))
+    labels = dict(parsing.target_choices("", contact_import.kind))
     result = []
     for column in contact_import.header:
         target = contact_import.mapping.get(column, parsing.IGNORE)
@@ -86,6 +86,9 @@ def import_mapping_labels(*, contact_import: ContactImport) -> list[tuple[str, s
 def import_preview(*, contact_import: ContactImport, mapping: dict[str, str]) -> Preview:
     """The sample rows as this mapping would load them, with what is wrong with each."""
     plan = parsing.Plan.build(contact_import.header, mapping)
+    problems = parsing.mapping_errors(contact_import.header, mapping, contact_import.kind)
+    if contact_import.kind == ContactImport.Kind.ORDERS:
+        return _order_preview(contact_import, plan, problems)
     labels = dict(parsing.TARGET_LABELS)
     headings = [
         (column, str(labels[target]) if target in labels else _("property"))
@@ -113,5 +116,31 @@ def import_preview(*, contact_import: ContactImport, mapping: dict[str, str]) ->
                 problems=[f"{p.column}: {p.message}" if p.column else p.message for p in found],
             )
         )
-    problems = parsing.mapping_errors(contact_import.header, mapping)
+    return Preview(headings=headings, rows=rows, problems=problems)
+
+
+def _order_preview(
+    contact_import: ContactImport, plan: parsing.Plan, problems: list[str]
+) -> Preview:
+    """The sample rows of an orders file, each checked on its own (order totals may sit on
+    the order's first row only, so a missing one shows in the load, not here)."""
+    labels = order_rows.TARGET_LABELS
+    headings = [(column, str(labels.get(target, target))) for _i, column, target in plan.columns]
+    rows = []
+    for sample in contact_import.sample:
+        cells = sample["cells"]
+        row, found = order_rows.parse_row(plan, cells)
+        shown = [
+            order_rows.shown(row.values.get(target))
+            if row is not None
+            else (cells[index].strip() if index < len(cells) else "")
+            for index, _column, target in plan.columns
+        ]
+        rows.append(
+            PreviewRow(
+                row=sample["row"],
+                cells=shown,
+                problems=[f"{p.column}: {p.message}" if p.column else p.message for p in found],
+            )
+        )
     return Preview(headings=headings, rows=rows, problems=problems)

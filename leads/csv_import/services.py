@@ -22,12 +22,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from leads import signals
-from leads.csv_import import parsing
-from leads.models import Consent, Contact, ContactImport, Source
+from leads.csv_import import order_rows, parsing
+from leads.models import Consent, Contact, ContactImport, ImportRowError, Source
+from leads.services.identity import contact_resolve, contact_save_changes
+from leads.services.orders import order_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +48,13 @@ CONSENT_SOURCE = "import"
 
 
 @transaction.atomic
-def contact_import_create(*, filename: str, data: bytes, uploaded_by: Any) -> ContactImport:
+def contact_import_create(
+    *, filename: str, data: bytes, uploaded_by: Any, kind: str = ContactImport.Kind.CONTACTS
+) -> ContactImport:
     """Store an uploaded CSV, raw, once it is known to be readable. Nothing else happens."""
     described = parsing.read_file(data)
     return ContactImport.objects.create(
+        kind=kind,
         file=data,
         filename=filename[:255],
         size=len(data),
@@ -57,7 +63,7 @@ def contact_import_create(*, filename: str, data: bytes, uploaded_by: Any) -> Co
         delimiter=described.delimiter,
         header=described.header,
         sample=described.sample,
-        mapping=parsing.guess_mapping(described.header),
+        mapping=parsing.guess_mapping(described.header, kind),
         rows_total=described.rows_total,
     )
 
@@ -95,7 +101,7 @@ def contact_import_start(
     locked = _locked(contact_import)
     if locked.status != Status.UPLOADED:
         raise ValidationError(_("This import has already been started."), code="started")
-    errors = parsing.mapping_errors(locked.header, mapping)
+    errors = parsing.mapping_errors(locked.header, mapping, locked.kind)
     if errors:
         raise ValidationError(errors, code="mapping")
     locked.mapping = {column: mapping[column] for column in locked.header}
@@ -157,7 +163,11 @@ def contact_import_process(
 
     chunks = 0
     try:
-        loader = _Loader(contact_import)
+        loader: _Loader | _OrderLoader = (
+            _OrderLoader(contact_import)
+            if contact_import.kind == ContactImport.Kind.ORDERS
+            else _Loader(contact_import)
+        )
         started = time.monotonic()
         for batch in loader.batches():
             if not loader.load(batch):
@@ -477,3 +487,108 @@ def _send_consent_changed(changed: list[tuple[int, str]]) -> None:
         signals.consent_changed.send(
             sender=Consent, contact_id=contact_id, channel=Consent.Channel.EMAIL, status=status
         )
+
+
+class _OrderLoader:
+    """Reads one orders import from its cursor and loads it chunk by chunk, one transaction
+    per chunk, an order at a time (orders are far fewer than contacts; the ORM will do).
+
+    A chunk is extended to the end of the order it stops in, so an order never straddles
+    two chunks and the cursor always sits on an order boundary.
+    """
+
+    def __init__(self, contact_import: ContactImport) -> None:
+        self.import_id = contact_import.pk
+        self.rows_total = contact_import.rows_total
+        self.cursor = contact_import.rows_done
+        self.encoding, self.delimiter = contact_import.encoding, contact_import.delimiter
+        self.plan = parsing.Plan.build(contact_import.header, contact_import.mapping)
+        # The file speaks as of the upload: a later upload of the same orders updates them,
+        # a repeat within this import does not.
+        self.updated_at: datetime = contact_import.created_at
+        self.source = _import_source()
+
+    @property
+    def finished(self) -> bool:
+        return self.cursor >= self.rows_total
+
+    def batches(self) -> Iterator[list[list[str]]]:
+        data = ContactImport.objects.filter(pk=self.import_id).values_list("file", flat=True).get()
+        reader = parsing.records(bytes(data), self.encoding, self.delimiter)
+        next(reader, None)  # the header
+        deque(islice(reader, self.cursor), maxlen=0)  # what earlier chunks loaded
+        carry: list[list[str]] = []  # the first row of the next order, read to find the end
+        while batch := carry + list(islice(reader, max(CHUNK_ROWS - len(carry), 1))):
+            carry = []
+            last = order_rows.order_key(self.plan, batch[-1])
+            if last and len(batch) >= CHUNK_ROWS:
+                for cells in reader:
+                    if order_rows.order_key(self.plan, cells) != last:
+                        carry = [cells]
+                        break
+                    batch.append(cells)
+            yield batch
+
+    def load(self, batch: list[list[str]]) -> bool:
+        """Load one chunk in one transaction; False when the cursor moved under us."""
+        start = self.cursor
+        numbered = [(start + offset + 2, cells) for offset, cells in enumerate(batch)]
+        orders, blank = order_rows.read_orders(self.plan, numbered, self.updated_at)
+        created = updated = skipped = failed = 0
+        errors: list[ImportRowError] = []
+        with transaction.atomic():
+            rows_done, status = (
+                ContactImport.objects.select_for_update()
+                .filter(pk=self.import_id)
+                .values_list("rows_done", "status")
+                .get()
+            )
+            if rows_done != start or status != Status.RUNNING:
+                return False
+            for order in orders:
+                if order.data is None:
+                    failed += len(order.rows)
+                    errors += [
+                        ImportRowError(
+                            contact_import_id=self.import_id,
+                            row=row_no,
+                            column=problem.column[:255],
+                            value=problem.value,
+                            message=problem.message[:255],
+                        )
+                        for row_no, problem in order.problems
+                    ]
+                    continue
+                contact = self._contact(order.contact)
+                _order, was_created, applied = order_upsert(
+                    source=self.source, contact=contact, data=order.data
+                )
+                if was_created:
+                    created += 1
+                elif applied:
+                    updated += 1
+                else:
+                    skipped += 1  # repeated further down this file
+            ImportRowError.objects.bulk_create(errors)
+            ContactImport.objects.filter(pk=self.import_id).update(
+                rows_done=start + len(batch),
+                created_count=F("created_count") + created,
+                updated_count=F("updated_count") + updated,
+                failed_count=F("failed_count") + failed,
+                skipped_count=F("skipped_count") + skipped + blank,
+                updated_at=timezone.now(),
+            )
+        self.cursor = start + len(batch)
+        return True
+
+    def _contact(self, fields: dict[str, str]) -> Contact | None:
+        """The buyer, found or created by e-mail and phone; None when the order has neither."""
+        keys = [(kind, fields[kind]) for kind in ("email", "phone") if fields.get(kind)]
+        if not keys:
+            return None
+        contact = contact_resolve(keys=keys, source=self.source)
+        for name in ("first_name", "last_name"):
+            if fields.get(name) and not getattr(contact, name):
+                setattr(contact, name, fields[name])
+        contact_save_changes(contact)
+        return contact

@@ -76,6 +76,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 filename=upload.name or "contacts.csv",
                 data=b"".join(upload.chunks()),
                 uploaded_by=request.user,
+                kind=form.cleaned_data["kind"],
             )
         except ValidationError as error:
             form.add_error("file", error)
@@ -116,7 +117,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         response = _act(request, contact_import)
     elif contact_import.status == ContactImport.Status.UPLOADED:
-        form = MappingForm(header=contact_import.header, mapping=contact_import.mapping)
+        form = MappingForm(
+            header=contact_import.header,
+            mapping=contact_import.mapping,
+            kind=contact_import.kind,
+        )
         response = _mapping_page(request, contact_import, form)
     else:
         partial = request.htmx and request.htmx.target == STATUS_TARGET  # type: ignore[attr-defined]
@@ -142,7 +147,12 @@ def _act(request: HttpRequest, contact_import: ContactImport) -> HttpResponse:
     if contact_import.status != ContactImport.Status.UPLOADED:
         messages.error(request, _("This import has already been started."))
         return redirect("import_detail", pk=contact_import.pk)
-    form = MappingForm(request.POST, header=contact_import.header, mapping=contact_import.mapping)
+    form = MappingForm(
+        request.POST,
+        header=contact_import.header,
+        mapping=contact_import.mapping,
+        kind=contact_import.kind,
+    )
     if action == "start" and form.is_valid():
         try:
             services.contact_import_start(contact_import=contact_import, mapping=form.mapping())

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ContactImport(models.Model):
-    """One uploaded CSV of contacts or of orders (`kind`): the raw file, how its columns map, and how far it got.
+    """One uploaded CSV of contacts or of orders (`kind`): the raw file, how its columns map,
+    and how far it got.
 
     The file is kept in the database (raw first, like every inbound delivery) so any worker
     can process it and a crashed run resumes from `rows_done`, which only ever moves by
