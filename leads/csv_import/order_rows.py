@@ -21,7 +21,15 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from leads.csv_import.parsing import IGNORE, VALUE_SHOWN, Plan, Problem, _field_value, _key
+from leads.csv_import.parsing import (
+    IGNORE,
+    VALUE_SHOWN,
+    Plan,
+    Problem,
+    _field_value,
+    _key,
+    mapped_targets,
+)
 from leads.models import Contact
 from leads.services.orders import LineData, OrderData
 
@@ -141,22 +149,7 @@ def target_choices() -> list[tuple[str, str]]:
 
 
 def mapping_errors(header: list[str], mapping: dict[str, str]) -> list[str]:
-    errors = []
-    chosen: dict[str, list[str]] = {}
-    for column in header:
-        target = mapping.get(column, IGNORE)
-        if target not in TARGET_LABELS and target != IGNORE:
-            errors.append(
-                _("Column “%(column)s”: choose a target from the list.") % {"column": column}
-            )
-        elif target in TARGET_LABELS:
-            chosen.setdefault(target, []).append(column)
-    for target, columns in chosen.items():
-        if len(columns) > 1:
-            errors.append(
-                _("%(target)s is chosen for %(columns)s: choose it for one column only.")
-                % {"target": TARGET_LABELS[target], "columns": ", ".join(columns)}
-            )
+    errors, chosen = mapped_targets(header, mapping, TARGET_LABELS)
     for target in REQUIRED:
         if target not in chosen:
             errors.append(

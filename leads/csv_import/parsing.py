@@ -9,7 +9,7 @@ import csv
 import io
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -169,29 +169,45 @@ def target_choices(column: str, kind: str = "contacts") -> list[tuple[str, str]]
     ]
 
 
+def mapped_targets(
+    header: list[str],
+    mapping: dict[str, str],
+    labels: Mapping[str, Any],
+    *,
+    also_valid: Callable[[str, str], bool] = lambda column, target: False,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """(errors, target → columns): unknown targets and targets chosen twice, for either kind."""
+    errors = []
+    chosen: dict[str, list[str]] = {}
+    for column in header:
+        target = mapping.get(column, IGNORE)
+        if not (target in labels or target == IGNORE or also_valid(column, target)):
+            errors.append(
+                _("Column “%(column)s”: choose a target from the list.") % {"column": column}
+            )
+        elif target in labels:
+            chosen.setdefault(target, []).append(column)
+    for target, columns in chosen.items():
+        if len(columns) > 1:
+            errors.append(
+                _("%(target)s is chosen for %(columns)s: choose it for one column only.")
+                % {"target": labels[target], "columns": ", ".join(columns)}
+            )
+    return errors, chosen
+
+
 def mapping_errors(header: list[str], mapping: dict[str, str], kind: str = "contacts") -> list[str]:
     """What is wrong with a mapping, in words the person can act on; empty when it is fine."""
     if kind == ORDERS:
         from leads.csv_import import order_rows
 
         return order_rows.mapping_errors(header, mapping)
-    errors = []
-    chosen: dict[str, list[str]] = {}
-    for column in header:
-        target = mapping.get(column, IGNORE)
-        valid = target in TARGET_LABELS or target == IGNORE or target == PROPERTY + column
-        if not valid:
-            errors.append(
-                _("Column “%(column)s”: choose a target from the list.") % {"column": column}
-            )
-        elif target in TARGET_LABELS:
-            chosen.setdefault(target, []).append(column)
-    for target, columns in chosen.items():
-        if len(columns) > 1:
-            errors.append(
-                _("%(target)s is chosen for %(columns)s: choose it for one column only.")
-                % {"target": TARGET_LABELS[target], "columns": ", ".join(columns)}
-            )
+    errors, chosen = mapped_targets(
+        header,
+        mapping,
+        TARGET_LABELS,
+        also_valid=lambda column, target: target == PROPERTY + column,
+    )
     if "email" not in chosen and "phone" not in chosen:
         errors.append(
             _(

@@ -371,30 +371,41 @@ def _insert_contacts_sql() -> tuple[str, list[Any]]:
     return sql, params
 
 
-class _Loader:
-    """Reads one import's file from its cursor and loads it chunk by chunk."""
+class _FileCursor:
+    """What both loaders share: the stored file, its mapping, and the resume cursor."""
 
     def __init__(self, contact_import: ContactImport) -> None:
         self.import_id = contact_import.pk
         self.rows_total = contact_import.rows_total
         self.cursor = contact_import.rows_done
-        self.header, self.mapping = contact_import.header, contact_import.mapping
         self.encoding, self.delimiter = contact_import.encoding, contact_import.delimiter
-        # Consent in the file speaks as of the upload: anything the contact said later wins.
-        self.consent_at: datetime = contact_import.created_at
-        self.plan = parsing.Plan.build(self.header, self.mapping)
-        self.source_id = _import_source().pk
-        self.insert_contacts = _insert_contacts_sql()
+        self.plan = parsing.Plan.build(contact_import.header, contact_import.mapping)
 
     @property
     def finished(self) -> bool:
         return self.cursor >= self.rows_total
 
-    def batches(self) -> Iterator[list[list[str]]]:
+    def _rows(self) -> Iterator[list[str]]:
+        """The data rows not loaded yet (header and earlier chunks skipped)."""
         data = ContactImport.objects.filter(pk=self.import_id).values_list("file", flat=True).get()
         reader = parsing.records(bytes(data), self.encoding, self.delimiter)
         next(reader, None)  # the header
         deque(islice(reader, self.cursor), maxlen=0)  # what earlier chunks loaded
+        return reader
+
+
+class _Loader(_FileCursor):
+    """Reads one import's file from its cursor and loads it chunk by chunk."""
+
+    def __init__(self, contact_import: ContactImport) -> None:
+        super().__init__(contact_import)
+        # Consent in the file speaks as of the upload: anything the contact said later wins.
+        self.consent_at: datetime = contact_import.created_at
+        self.source_id = _import_source().pk
+        self.insert_contacts = _insert_contacts_sql()
+
+    def batches(self) -> Iterator[list[list[str]]]:
+        reader = self._rows()
         while batch := list(islice(reader, CHUNK_ROWS)):
             yield batch
 
@@ -489,7 +500,7 @@ def _send_consent_changed(changed: list[tuple[int, str]]) -> None:
         )
 
 
-class _OrderLoader:
+class _OrderLoader(_FileCursor):
     """Reads one orders import from its cursor and loads it chunk by chunk, one transaction
     per chunk, an order at a time (orders are far fewer than contacts; the ORM will do).
 
@@ -498,25 +509,14 @@ class _OrderLoader:
     """
 
     def __init__(self, contact_import: ContactImport) -> None:
-        self.import_id = contact_import.pk
-        self.rows_total = contact_import.rows_total
-        self.cursor = contact_import.rows_done
-        self.encoding, self.delimiter = contact_import.encoding, contact_import.delimiter
-        self.plan = parsing.Plan.build(contact_import.header, contact_import.mapping)
+        super().__init__(contact_import)
         # The file speaks as of the upload: a later upload of the same orders updates them,
         # a repeat within this import does not.
         self.updated_at: datetime = contact_import.created_at
         self.source = _import_source()
 
-    @property
-    def finished(self) -> bool:
-        return self.cursor >= self.rows_total
-
     def batches(self) -> Iterator[list[list[str]]]:
-        data = ContactImport.objects.filter(pk=self.import_id).values_list("file", flat=True).get()
-        reader = parsing.records(bytes(data), self.encoding, self.delimiter)
-        next(reader, None)  # the header
-        deque(islice(reader, self.cursor), maxlen=0)  # what earlier chunks loaded
+        reader = self._rows()
         carry: list[list[str]] = []  # the first row of the next order, read to find the end
         while batch := carry + list(islice(reader, max(CHUNK_ROWS - len(carry), 1))):
             carry = []
