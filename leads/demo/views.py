@@ -12,12 +12,15 @@ from django.shortcuts import render
 
 from leads.demo.catalogue import PRODUCTS
 from leads.demo.sources import demo_sources, demo_write_key
+from leads.models import Source
 
 
 def _context(request: HttpRequest) -> dict[str, object]:
     if not settings.DEMO_SHOP:
         raise Http404("the demo shop is off")
-    demo_sources()  # make sure the key the page carries is live
+    # The key the page carries must be live; create or re-key the sources only when it is not.
+    if not Source.objects.filter(write_key_hash=Source.hash_key(demo_write_key())).exists():
+        demo_sources()
     return {
         "write_key": demo_write_key(),
         "growth_host": f"{request.scheme}://{request.get_host()}",

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from leads.models import Consent, Contact, Identity, InboundDelivery, Source
+from leads.models import Consent, Contact, Identity, InboundDelivery, Order, Source
 from leads.services.consent import consent_set
 from leads.services.events import event_record
 from leads.services.identity import contact_resolve, contact_save_changes
@@ -239,8 +239,6 @@ def shopify_order(delivery: InboundDelivery) -> bool:
 @handles(SHOPIFY, "refunds/create")
 def shopify_refund(delivery: InboundDelivery) -> bool:
     data, source = _body(delivery), delivery.source
-    from leads.models import Order
-
     order = (
         Order.objects.select_for_update()
         .filter(source=source, shop_order_id=str(data.get("order_id")))
@@ -351,24 +349,24 @@ def _shop_customer_contact(source: Source, customer: dict[str, Any]) -> Contact 
     return identity.contact if identity else None
 
 
-@handles(SHOPIFY, "customers/redact")
-def shopify_customer_redact(delivery: InboundDelivery) -> bool:
+def _customer_privacy(delivery: InboundDelivery, action: Any) -> bool:
+    """customers/redact and customers/data_request: erase or export the customer named."""
     data, source = _body(delivery), delivery.source
     contact = _shop_customer_contact(source, data.get("customer") or {})
     if contact is None:
         return False
-    contact_erase(contact=contact, origin=f"shopify:{source.slug}:customers/redact")
+    action(contact=contact, origin=f"shopify:{source.slug}:{delivery.topic}")
     return True
+
+
+@handles(SHOPIFY, "customers/redact")
+def shopify_customer_redact(delivery: InboundDelivery) -> bool:
+    return _customer_privacy(delivery, contact_erase)
 
 
 @handles(SHOPIFY, "customers/data_request")
 def shopify_data_request(delivery: InboundDelivery) -> bool:
-    data, source = _body(delivery), delivery.source
-    contact = _shop_customer_contact(source, data.get("customer") or {})
-    if contact is None:
-        return False
-    contact_export(contact=contact, origin=f"shopify:{source.slug}:customers/data_request")
-    return True
+    return _customer_privacy(delivery, contact_export)
 
 
 @handles(SHOPIFY, "shop/redact")

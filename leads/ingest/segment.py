@@ -27,6 +27,8 @@ from leads.services.inbound import Incoming, inbound_store_many
 from leads.services.sources import source_for_write_key
 
 MESSAGE_LIMIT = 32 * 1024
+# Room for what Growth adds to a stored message (messageId, receivedAt, sentAt).
+STAMP_ALLOWANCE = 256
 BATCH_LIMIT = 500 * 1024
 TYPES = ("track", "identify", "page", "screen", "alias", "group")
 
@@ -65,8 +67,6 @@ def validate_message(message: Any, *, where: str) -> dict[str, Any]:
         value = message.get(key)
         if value is not None and (not isinstance(value, str) or parse_datetime(value) is None):
             raise Rejected(400, f"{where}: {key} must be an ISO 8601 date-time")
-    if len(json.dumps(message, separators=(",", ":")).encode()) > MESSAGE_LIMIT:
-        raise Rejected(413, f"{where}: message is over the 32 KB limit")
     return message
 
 
@@ -153,11 +153,16 @@ def endpoint(request: HttpRequest, kind: str) -> HttpResponse:
         source = authenticate(write_key_from(request, payload))
         received_at = timezone.now().isoformat()
         items = []
-        for message in messages:
+        for n, message in enumerate(messages):
             message_id = str(message.get("messageId") or uuid.uuid4())
             stored = {**message, "messageId": message_id, "receivedAt": received_at}
             stored.setdefault("sentAt", payload.get("sentAt"))
-            items.append(Incoming(message["type"], message_id, json.dumps(stored).encode()))
+            # Encoded once: the size check and the stored body are the same bytes.
+            body = json.dumps(stored, separators=(",", ":")).encode()
+            if len(body) > MESSAGE_LIMIT + STAMP_ALLOWANCE:
+                where = f"batch[{n}]" if kind == "batch" else "message"
+                raise Rejected(413, f"{where}: message is over the 32 KB limit")
+            items.append(Incoming(message["type"], message_id, body))
         inbound_store_many(source=source, items=items, headers=_kept_headers(request))
     except Rejected as rejected:
         return _cors(rejected.response(), request, source)

@@ -64,6 +64,16 @@ def test_oversized_message_and_batch_are_413(client, tracking_source):
     assert InboundDelivery.objects.count() == 0
 
 
+def test_one_oversized_message_rejects_its_batch(client, tracking_source):
+    _, key = tracking_source
+    small = {"type": "track", "event": "E", "userId": "u"}
+    big = {**small, "properties": {"x": "a" * 33_000}}
+    response = post_segment(client, key, "batch", {"batch": [small, big]})
+    assert response.status_code == 413
+    assert response.json()["error"] == "batch[1]: message is over the 32 KB limit"
+    assert InboundDelivery.objects.count() == 0
+
+
 def test_bad_shopify_signature_is_401_and_stores_nothing(client, shopify_source):
     response = post_shopify(
         client,
