@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +15,35 @@ from django.db import connection, transaction
 
 from leads import signals
 from leads.models import Contact, Event, Session, Source
+
+
+@dataclass
+class Touched:
+    """Contacts and events a batch wrote, for the after-batch reactions."""
+
+    contact_ids: set[int] = field(default_factory=set)
+    event_ids: set[int] = field(default_factory=set)
+
+
+_touched: ContextVar[Touched | None] = ContextVar("touched", default=None)
+
+
+@contextmanager
+def collecting_touched() -> Iterator[Touched]:
+    """Collect what `event_record` / `touched_add` record inside the block."""
+    touched = Touched()
+    token = _touched.set(touched)
+    try:
+        yield touched
+    finally:
+        _touched.reset(token)
+
+
+def touched_add(*, contact_ids: Iterator[int] | list[int] | set[int], event_ids: Any = ()) -> None:
+    touched = _touched.get()
+    if touched is not None:
+        touched.contact_ids.update(contact_ids)
+        touched.event_ids.update(event_ids)
 
 
 def event_record(
@@ -48,6 +81,7 @@ def event_record(
     if row is None:
         return None
     contact_id, event_id = contact.pk, row[0]
+    touched_add(contact_ids=[contact_id], event_ids=[event_id])
     transaction.on_commit(
         lambda: signals.events_recorded.send(
             sender=Event, contact_ids=[contact_id], event_ids=[event_id]

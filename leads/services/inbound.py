@@ -20,6 +20,8 @@ from django.utils import timezone
 from psycopg.errors import DeadlockDetected, SerializationFailure
 
 from leads.models import InboundDelivery, Source
+from leads.services.events import collecting_touched
+from leads.services.reactions import batch_react
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +144,10 @@ def inbound_process_batch(*, limit: int = BATCH_SIZE) -> int:
         )
         ids = [row[0] for row in cursor.fetchall()]
     claimed = InboundDelivery.objects.select_related("source").filter(pk__in=ids)
-    for delivery in sorted(claimed, key=lambda d: (d.received_at, d.pk)):
-        _process(delivery)
+    with collecting_touched() as touched:
+        for delivery in sorted(claimed, key=lambda d: (d.received_at, d.pk)):
+            _process(delivery)
+    batch_react(contact_ids=touched.contact_ids, event_ids=touched.event_ids)
     return len(ids)
 
 

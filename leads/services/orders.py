@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from leads.models import Contact, Order, OrderLine, Product, Refund, Source
+from leads.services.events import touched_add
 
 
 @dataclass
@@ -115,6 +116,8 @@ def order_upsert(
     )
     for refund in data.refunds:
         refund_record(order=order, data=refund)
+    if order.contact_id:
+        touched_add(contact_ids=[order.contact_id])
     return order, created, True
 
 
@@ -134,4 +137,6 @@ def refund_record(*, order: Order, data: RefundData) -> tuple[Refund, bool]:
                 else Order.Status.PARTIALLY_REFUNDED
             )
         order.save(update_fields=["refunded_total", "status"])
+        if order.contact_id:
+            touched_add(contact_ids=[order.contact_id])
     return refund, created
