@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -75,50 +77,77 @@ def _touch_contact(contact: Contact, at: datetime, context: dict[str, Any]) -> N
         contact.locale = str(context["locale"])[:20]
 
 
-def _session(contact: Contact, source: Source, message: dict[str, Any], at: datetime) -> Session:
-    """The visit this page view belongs to: a new one after 30 idle minutes or a new campaign."""
-    context = message.get("context") or {}
-    page = {**(context.get("page") or {}), **(message.get("properties") or {})}
-    touch = touch_from(page.get("url", ""), page.get("referrer", ""), context.get("campaign"))
-    anonymous_id = str(message.get("anonymousId") or "")
-    recent = (
-        Session.objects.filter(
-            contact=contact, last_activity_at__gte=at - SESSION_GAP, started_at__lte=at
+class SessionBook:
+    """The visits of some contacts, read once and written once: page views find the visit they
+    belong to in memory (a new one after 30 idle minutes or a new campaign), so a batch of
+    messages costs one read and two writes for all its sessions."""
+
+    def __init__(self, contact_ids: Iterable[int], since: datetime) -> None:
+        self._by_contact: dict[int, list[Session]] = defaultdict(list)
+        self._new: list[Session] = []
+        self._visited: dict[int, Session] = {}
+        ids = list(contact_ids)
+        if ids:
+            recent = Session.objects.filter(
+                contact_id__in=ids, last_activity_at__gte=since - SESSION_GAP
+            )
+            for session in recent:
+                self._by_contact[session.contact_id].append(session)
+
+    def visit(
+        self, contact: Contact, source: Source, message: dict[str, Any], at: datetime
+    ) -> Session:
+        context = message.get("context") or {}
+        page = {**(context.get("page") or {}), **(message.get("properties") or {})}
+        touch = touch_from(page.get("url", ""), page.get("referrer", ""), context.get("campaign"))
+        candidates = [
+            s
+            for s in self._by_contact[contact.pk]
+            if s.last_activity_at >= at - SESSION_GAP and s.started_at <= at
+        ]
+        recent = max(candidates, key=lambda s: s.last_activity_at, default=None)
+        new_campaign = (
+            touch.get("utm_campaign") and recent and touch["utm_campaign"] != recent.utm_campaign
         )
-        .order_by("-last_activity_at")
-        .first()
-    )
-    new_campaign = (
-        touch.get("utm_campaign") and recent and touch["utm_campaign"] != recent.utm_campaign
-    )
-    if recent and not new_campaign:
-        recent.page_views += 1
-        recent.last_activity_at = max(recent.last_activity_at, at)
-        recent.save(update_fields=["page_views", "last_activity_at"])
-        return recent
-    own_host = urlsplit(page.get("url", "")).hostname or ""
-    channel = channel_of(touch, own_host)
-    session = Session.objects.create(
-        contact=contact,
-        source=source,
-        anonymous_id=anonymous_id,
-        started_at=at,
-        last_activity_at=at,
-        landing_url=touch.get("landing_url", ""),
-        referrer=touch.get("referrer", ""),
-        click_ids={k: touch[k] for k in ("gclid", "fbclid", "ttclid") if k in touch},
-        channel=channel,
-        page_views=1,
-        **{
-            k: touch.get(k, "")
-            for k in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-        },
-    )
-    stamped = {**touch, "channel": channel, "at": at.isoformat()}
-    if not contact.first_touch:
-        contact.first_touch, contact.source_channel = stamped, channel
-    contact.last_touch = stamped
-    return session
+        if recent and not new_campaign:
+            recent.page_views += 1
+            recent.last_activity_at = max(recent.last_activity_at, at)
+            if recent.pk:
+                self._visited[recent.pk] = recent
+            return recent
+        own_host = urlsplit(page.get("url", "")).hostname or ""
+        channel = channel_of(touch, own_host)
+        session = Session(
+            contact=contact,
+            source=source,
+            anonymous_id=str(message.get("anonymousId") or "")[:200],
+            started_at=at,
+            last_activity_at=at,
+            landing_url=touch.get("landing_url", ""),
+            referrer=touch.get("referrer", ""),
+            click_ids={k: touch[k] for k in ("gclid", "fbclid", "ttclid") if k in touch},
+            channel=channel,
+            page_views=1,
+            **{
+                k: touch.get(k, "")
+                for k in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+            },
+        )
+        self._by_contact[contact.pk].append(session)
+        self._new.append(session)
+        stamped = {**touch, "channel": channel, "at": at.isoformat()}
+        if not contact.first_touch:
+            contact.first_touch, contact.source_channel = stamped, channel
+        contact.last_touch = stamped
+        return session
+
+    def save(self) -> None:
+        Session.objects.bulk_create(self._new)
+        if self._visited:
+            Session.objects.bulk_update(
+                list(self._visited.values()), ["page_views", "last_activity_at"]
+            )
+        self._new, self._visited = [], {}
 
 
 def _money(value: Any) -> Decimal:
@@ -156,16 +185,59 @@ def _order_from_event(
     )
 
 
+def message_keys(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """The identities a message names, normalised; empty ones left out."""
+    keys = [(kind, normalise(kind, value)) for kind, value in _keys(message) if value]
+    return [(kind, value) for kind, value in keys if value]
+
+
+def message_time(delivery: InboundDelivery, message: dict[str, Any]) -> datetime:
+    received = parse_datetime(message.get("receivedAt") or "") or delivery.received_at
+    return occurred_at(message, received)
+
+
+def interpret(
+    contact: Contact,
+    source: Source,
+    message: dict[str, Any],
+    at: datetime,
+    sessions: SessionBook,
+) -> tuple[str, dict[str, Any], Session | None]:
+    """Apply one track/identify/page/screen/group message to its (resolved) contact in
+    memory, with its side effects (orders, consent); returns the event to record."""
+    kind = message["type"]
+    _touch_contact(contact, at, message.get("context") or {})
+    properties = dict(message.get("properties") or {})
+    session = None
+    if kind == "identify":
+        _apply_traits(contact, message.get("traits") or {})
+        name = "Identified"
+        properties = {"traits": message.get("traits") or {}}
+    elif kind in ("page", "screen"):
+        session = sessions.visit(contact, source, message, at) if kind == "page" else None
+        name = "Page Viewed" if kind == "page" else "Screen Viewed"
+        if message.get("name"):
+            properties.setdefault("name", message["name"])
+    elif kind == "group":
+        traits = message.get("traits") or {}
+        if traits.get("name") and not contact.company:
+            contact.company = str(traits["name"])[:200]
+        name, properties = "Group", {"group_id": message["groupId"], "traits": traits}
+    else:
+        name = str(message["event"])[:200]
+        _apply_event_effects(contact, source, name, properties, at)
+    return name, properties, session
+
+
 @handles(Source.Kind.TRACKING, "track", "identify", "page", "screen", "group", "alias")
 def handle_tracking(delivery: InboundDelivery) -> bool:
+    """One message on its own: the path for aliases and for messages whose identities belong
+    to several contacts (a merge). Everything else goes through `tracking_batch`."""
     message = json.loads(bytes(delivery.body))
     source = delivery.source
-    received = parse_datetime(message.get("receivedAt") or "") or delivery.received_at
-    at = occurred_at(message, received)
-    kind = message["type"]
-    context = message.get("context") or {}
+    at = message_time(delivery, message)
 
-    if kind == "alias":
+    if message["type"] == "alias":
         # previousId may be an anonymous id or an older user id: whichever is known joins.
         previous = str(message["previousId"])
         other = Identity.objects.filter(
@@ -180,28 +252,10 @@ def handle_tracking(delivery: InboundDelivery) -> bool:
         return True
 
     contact = contact_resolve(keys=_keys(message), source=source)
-    _touch_contact(contact, at, context)
-    properties = dict(message.get("properties") or {})
-    session = None
-    if kind == "identify":
-        _apply_traits(contact, message.get("traits") or {})
-        name = "Identified"
-        properties = {"traits": message.get("traits") or {}}
-    elif kind in ("page", "screen"):
-        session = _session(contact, source, message, at) if kind == "page" else None
-        name = "Page Viewed" if kind == "page" else "Screen Viewed"
-        if message.get("name"):
-            properties.setdefault("name", message["name"])
-    elif kind == "group":
-        traits = message.get("traits") or {}
-        if traits.get("name") and not contact.company:
-            contact.company = str(traits["name"])[:200]
-        name, properties = "Group", {"group_id": message["groupId"], "traits": traits}
-    else:
-        name = str(message["event"])[:200]
-        _apply_event_effects(contact, source, name, properties, at)
+    sessions = SessionBook([contact.pk], since=at)
+    name, properties, session = interpret(contact, source, message, at, sessions)
+    sessions.save()
     contact_save_changes(contact)
-
     event_record(
         contact=contact,
         source=source,

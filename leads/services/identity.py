@@ -4,15 +4,18 @@ their identities meet."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.forms.models import model_to_dict
 
+from growth.sql import bound_cursor
 from leads import signals
 from leads.models import (
     Consent,
@@ -24,7 +27,10 @@ from leads.models import (
     Order,
     Session,
     Source,
+    StageChange,
 )
+from leads.services.lifecycle import lifecycle_merge
+from leads.services.scoring import scoring_merge
 
 Kind = Identity.Kind
 KNOWN_KINDS = {Kind.EMAIL, Kind.USER_ID, Kind.PHONE, Kind.SHOP_CUSTOMER}
@@ -50,14 +56,23 @@ def normalise(kind: str, value: object) -> str:
     return text
 
 
-def _lock_keys(keys: list[tuple[str, str]]) -> None:
+def lock_keys(keys: Iterable[tuple[str, str]]) -> None:
     """Serialise resolution per identity so two workers never create two contacts for one
-    person. Sorted, so two resolvers of overlapping keys cannot deadlock."""
+    person. One statement, locks taken in hash order: every resolver (one message or a whole
+    batch) takes them in the same order, so overlapping resolvers cannot deadlock."""
+    names = sorted({f"{kind}:{value}" for kind, value in keys})
+    if not names:
+        return
     with connection.cursor() as cursor:
-        for kind, value in sorted(set(keys)):
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{kind}:{value}"]
-            )
+        cursor.execute(
+            """
+            SELECT pg_advisory_xact_lock(h) FROM (
+                SELECT DISTINCT hashtextextended(name, 0) AS h FROM unnest(%s::text[]) AS name
+                ORDER BY h
+            ) AS ordered
+            """,
+            [names],
+        )
 
 
 def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None = None) -> Contact:
@@ -69,7 +84,7 @@ def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None
     wanted = [(kind, value) for kind, value in wanted if value]
     if not wanted:
         raise ValueError("no identity to resolve: need an anonymous id, user id, e-mail or phone")
-    _lock_keys(wanted)
+    lock_keys(wanted)
     query = Q()
     for kind, value in wanted:
         query |= Q(kind=kind, value=value)
@@ -89,7 +104,7 @@ def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None
                     survivor=contact, merged=other, reason=f"identities met: {', '.join(kinds)}"
                 )
 
-    _remember(contact)
+    remember(contact)
     have = {(i.kind, i.value) for i in found}
     missing = [
         Identity(contact=contact, kind=k, value=v, source=source)
@@ -115,31 +130,77 @@ _TRACKED = [
     "last_seen_at",
     "created_at",
 ]
+_JSON_FIELDS = {"properties", "first_touch", "last_touch"}
+_TIME_FIELDS = {"last_seen_at", "created_at"}
 # Seeing a contact again within this long is not worth rewriting the row (and its indexes).
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
-def _remember(contact: Contact) -> None:
+def remember(contact: Contact) -> None:
+    """Note the contact's tracked fields now, so a later save writes only what changed."""
     contact._saved_state = {f: copy.copy(getattr(contact, f)) for f in _TRACKED}  # type: ignore[attr-defined]
 
 
-def contact_save_changes(contact: Contact) -> None:
-    """Write only the fields that changed since the contact was resolved, or nothing.
-
-    Most events only move `last_seen_at`; skipping those writes keeps ingest fast.
-    """
+def contact_changed_fields(contact: Contact) -> list[str]:
+    """The tracked fields that changed since `remember`, or [] when nothing worth a write
+    did: most events only move `last_seen_at`, and within a minute that is not worth
+    rewriting the row (and its indexes)."""
     saved = getattr(contact, "_saved_state", None)
     if saved is None:
-        contact.save()
-        _remember(contact)
-        return
+        return list(_TRACKED)
     changed = [f for f in _TRACKED if getattr(contact, f) != saved[f]]
     only_seen = changed == ["last_seen_at"] and saved["last_seen_at"] is not None
     if only_seen and contact.last_seen_at - saved["last_seen_at"] < LAST_SEEN_RESOLUTION:
-        return
-    if changed:
+        return []
+    return changed
+
+
+def contact_save_changes(contact: Contact) -> None:
+    """Write only the fields that changed since the contact was resolved, or nothing."""
+    if getattr(contact, "_saved_state", None) is None:
+        contact.save()
+    elif changed := contact_changed_fields(contact):
         contact.save(update_fields=[*changed, "updated_at"])
-        _remember(contact)
+    else:
+        return
+    remember(contact)
+
+
+def contacts_save_changes(contacts: Iterable[Contact]) -> int:
+    """`contact_save_changes` for many contacts: one UPDATE … FROM unnest(…) of the union
+    of the fields that changed. Returns how many contacts were written."""
+    changed: list[Contact] = []
+    names: set[str] = set()
+    for contact in contacts:
+        if changed_here := contact_changed_fields(contact):
+            changed.append(contact)
+            names.update(changed_here)
+    if not changed:
+        return 0
+    fields = sorted(names)  # tracked fields are plain columns named as the field
+    arrays: list[list[Any]] = [[c.pk for c in changed]]
+    types = ["bigint"]
+    for name in fields:
+        values = [getattr(c, name) for c in changed]
+        if name in _JSON_FIELDS:
+            types.append("jsonb")
+            values = [json.dumps(value, cls=DjangoJSONEncoder) for value in values]
+        else:
+            types.append("timestamptz" if name in _TIME_FIELDS else "text")
+        arrays.append(values)
+    columns = ", ".join(["id", *fields])
+    assignments = ", ".join(f"{name} = u.{name}" for name in fields)
+    unnest = ", ".join(f"%s::{t}[]" for t in types)
+    with bound_cursor() as cursor:
+        cursor.execute(
+            f"UPDATE leads_contact AS c SET {assignments}, updated_at = now() "  # noqa: S608 (column names from the model)
+            f"FROM unnest({unnest}) AS u({columns}) WHERE c.id = u.id",
+            arrays,
+            binary=True,
+        )
+    for contact in changed:
+        remember(contact)
+    return len(changed)
 
 
 def _pick_survivor(contacts: list[Contact]) -> Contact:
@@ -164,7 +225,7 @@ def contact_merge(*, survivor: Contact, merged: Contact, reason: str, actor: Any
     snapshot["created_at"] = merged.created_at.isoformat()
     snapshot["last_seen_at"] = merged.last_seen_at.isoformat() if merged.last_seen_at else None
 
-    for model in (Identity, Event, Session, Order, Note):
+    for model in (Identity, Event, Session, Order, Note, StageChange):
         model.objects.filter(contact=merged).update(contact=survivor)
     ContactMerge.objects.filter(survivor=merged).update(survivor=survivor)
     Contact.objects.filter(merged_into=merged).update(merged_into=survivor)
@@ -183,10 +244,12 @@ def contact_merge(*, survivor: Contact, merged: Contact, reason: str, actor: Any
             merged.last_seen_at,
             merged.last_touch or survivor.last_touch,
         )
+    lifecycle_merge(survivor=survivor, merged=merged)  # the more advanced stage stays
     survivor.save()
 
     merged.merged_into = survivor
     merged.save(update_fields=["merged_into", "updated_at"])
+    scoring_merge(survivor_id=survivor.pk, merged_id=merged.pk)  # the ledger follows
     ContactMerge.objects.create(
         survivor=survivor, merged_id=merged.pk, snapshot=snapshot, reason=reason, actor=actor
     )

@@ -25,7 +25,7 @@ from leads.services.reactions import batch_react
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 500
 TRANSIENT_ATTEMPTS = 5
 CLAIM_TIMEOUT = timedelta(minutes=10)
 
@@ -39,6 +39,20 @@ def handles(kind: str, *topics: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         for topic in topics:
             _handlers[(kind, topic)] = handler
+        return handler
+
+    return register
+
+
+# source kind → handler(deliveries) that processes many deliveries at once and returns the
+# ones it left for the one-by-one handlers above.
+BatchHandler = Callable[[list[InboundDelivery]], list[InboundDelivery]]
+_batch_handlers: dict[str, BatchHandler] = {}
+
+
+def handles_batch(kind: str) -> Callable[[BatchHandler], BatchHandler]:
+    def register(handler: BatchHandler) -> BatchHandler:
+        _batch_handlers[kind] = handler
         return handler
 
     return register
@@ -144,9 +158,15 @@ def inbound_process_batch(*, limit: int = BATCH_SIZE) -> int:
         )
         ids = [row[0] for row in cursor.fetchall()]
     claimed = InboundDelivery.objects.select_related("source").filter(pk__in=ids)
+    by_kind: dict[str, list[InboundDelivery]] = {}
+    for delivery in sorted(claimed, key=lambda d: (d.received_at, d.pk)):
+        by_kind.setdefault(delivery.source.kind, []).append(delivery)
     with collecting_touched() as touched:
-        for delivery in sorted(claimed, key=lambda d: (d.received_at, d.pk)):
-            _process(delivery)
+        for kind, deliveries in by_kind.items():
+            if handler := _batch_handlers.get(kind):
+                deliveries = handler(deliveries)
+            for delivery in deliveries:
+                _process(delivery)
     batch_react(contact_ids=touched.contact_ids, event_ids=touched.event_ids)
     return len(ids)
 
