@@ -14,8 +14,6 @@ class LeadsConfig(AppConfig):
         from leads import receivers  # noqa: F401
         from leads.demo.loader import register_demo_step
         from leads.ingest import handlers_segment, handlers_shop, tracking_batch  # noqa: F401
-        from leads.services import lifecycle, qualification  # noqa: F401 (after-batch steps)
-        from leads import tasks_scoring  # noqa: F401 (its tasks, and the scoring after-batch step)
 
         register_demo_step()
 
