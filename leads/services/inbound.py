@@ -19,6 +19,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg.errors import DeadlockDetected, SerializationFailure
 
+from growth.sql import bound_cursor
 from leads.models import InboundDelivery, Source
 from leads.services.events import collecting_touched
 from leads.services.reactions import batch_react
@@ -74,7 +75,9 @@ def inbound_store_many(
     Processing is enqueued when the transaction commits.
     """
     items = list(items)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement, so no transaction block of its own: in autocommit that saves the
+    # BEGIN/COMMIT round trips; inside a caller's transaction it simply joins it.
+    with bound_cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO leads_inbounddelivery
@@ -91,9 +94,10 @@ def inbound_store_many(
                 [i.delivery_id for i in items],
                 [i.body for i in items],
             ],
+            binary=True,
         )
         created = len(cursor.fetchall())
-        transaction.on_commit(_enqueue_processing)
+    transaction.on_commit(_enqueue_processing)  # at once in autocommit
     return created
 
 
@@ -157,7 +161,8 @@ def inbound_process_batch(*, limit: int = BATCH_SIZE) -> int:
             [limit],
         )
         ids = [row[0] for row in cursor.fetchall()]
-    claimed = InboundDelivery.objects.select_related("source").filter(pk__in=ids)
+    # Handlers read the body, never the stored headers (kept for people, in the Inbound page).
+    claimed = InboundDelivery.objects.select_related("source").defer("headers").filter(pk__in=ids)
     by_kind: dict[str, list[InboundDelivery]] = {}
     for delivery in sorted(claimed, key=lambda d: (d.received_at, d.pk)):
         by_kind.setdefault(delivery.source.kind, []).append(delivery)
