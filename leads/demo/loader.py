@@ -62,12 +62,12 @@ def demo_shop_load(
 
 
 def register_demo_step() -> None:
-    """`make demo` loads the shop after the users (size: DEMO_CONTACTS, default 600)."""
+    """`make demo` loads the shop after the users (size: DEMO_CONTACTS, default 2,000)."""
     import os
 
     from growth.demo import Step, register_step
 
-    contacts = int(os.environ.get("DEMO_CONTACTS", "600"))
+    contacts = int(os.environ.get("DEMO_CONTACTS", "2000"))
     register_step(
         Step(
             "shop",
