@@ -62,7 +62,7 @@ def _read_redis(names: tuple[str, ...]) -> tuple[Check, dict[str, float | None]]
         for name in names:
             pipe.get(HEARTBEAT_KEY.format(name))
         _, *raw = pipe.execute()
-    except redis.RedisError as exc:
+    except Exception as exc:  # a probe answers "down", never 500 (redis-py can raise others)
         return Check(False, f"unreachable: {type(exc).__name__}"), {}
     now = time.time()
     ages = {
