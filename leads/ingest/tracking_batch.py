@@ -26,7 +26,12 @@ from django.utils import timezone
 from leads.ingest.handlers_segment import SessionBook, interpret, message_keys, message_time
 from leads.models import Contact, Identity, InboundDelivery
 from leads.services.events import NewEvent, events_record_many
-from leads.services.identity import contacts_save_changes, lock_keys, remember
+from leads.services.identity import (
+    contacts_save_changes,
+    identities_insert,
+    lock_keys,
+    remember,
+)
 from leads.services.inbound import handles_batch
 
 logger = logging.getLogger(__name__)
@@ -180,6 +185,10 @@ def _assign_contacts(messages: list[Message], owners: dict[Key, int]) -> list[In
     return diverted
 
 
+class IdentityTaken(Exception):
+    """A writer that takes no identity locks (a CSV import) claimed a new identity first."""
+
+
 def _add_identities(
     messages: list[Message], owners: dict[Key, int], contacts: dict[int, Contact]
 ) -> None:
@@ -189,18 +198,12 @@ def _add_identities(
         for key in message.keys:
             if key not in owners:
                 new.setdefault(key, message)
-    Identity.objects.bulk_create(
-        [
-            Identity(
-                contact_id=message.contact_id,
-                kind=kind,
-                value=value,
-                source_id=message.delivery.source_id,
-            )
-            for (kind, value), message in new.items()
-        ],
-        ignore_conflicts=True,
+    inserted = identities_insert(
+        [(m.contact_id, kind, value, m.delivery.source_id) for (kind, value), m in new.items()]
     )
+    if len(inserted) < len(new):
+        # Rolls the batch back; its messages then go one by one, which merges as needed.
+        raise IdentityTaken(sorted(set(new) - inserted)[:5])
     for (kind, value), message in new.items():
         contact = contacts[message.contact_id]
         if kind == Identity.Kind.EMAIL and not contact.email:

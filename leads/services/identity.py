@@ -56,23 +56,53 @@ def normalise(kind: str, value: object) -> str:
     return text
 
 
+# Identity locks live in their own key space (the two-int advisory lock form) and are
+# hashed into a fixed number of buckets: a batch of thousands of identities then takes at
+# most this many locks, well inside PostgreSQL's shared lock table, at the price of now and
+# then serialising two unrelated visitors that share a bucket.
+IDENTITY_LOCK_SPACE = 7301
+IDENTITY_LOCK_BUCKETS = 1024
+
+
 def lock_keys(keys: Iterable[tuple[str, str]]) -> None:
     """Serialise resolution per identity so two workers never create two contacts for one
-    person. One statement, locks taken in hash order: every resolver (one message or a whole
-    batch) takes them in the same order, so overlapping resolvers cannot deadlock."""
+    person. One statement, locks taken in bucket order: every resolver (one message, a
+    batch, a CSV chunk) takes them in the same order, so resolvers cannot deadlock."""
     names = sorted({f"{kind}:{value}" for kind, value in keys})
     if not names:
         return
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT pg_advisory_xact_lock(h) FROM (
-                SELECT DISTINCT hashtextextended(name, 0) AS h FROM unnest(%s::text[]) AS name
-                ORDER BY h
+            SELECT pg_advisory_xact_lock(%s, b) FROM (
+                SELECT DISTINCT (hashtextextended(name, 0) & %s)::int AS b
+                FROM unnest(%s::text[]) AS name
+                ORDER BY b
             ) AS ordered
             """,
-            [names],
+            [IDENTITY_LOCK_SPACE, IDENTITY_LOCK_BUCKETS - 1, names],
         )
+
+
+def identities_insert(rows: list[tuple[int, str, str, int | None]]) -> set[tuple[str, str]]:
+    """Insert (contact id, kind, value, source id) identities; returns the (kind, value) of
+    those inserted. One already taken (unique per kind + value) is skipped, not an error."""
+    if not rows:
+        return set()
+    contact_ids, kinds, values, source_ids = (list(column) for column in zip(*rows, strict=True))
+    with bound_cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO leads_identity (contact_id, kind, value, source_id, created_at)
+            SELECT contact_id, kind, value, source_id, now()
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])
+                AS i(contact_id, kind, value, source_id)
+            ON CONFLICT (kind, value) DO NOTHING
+            RETURNING kind, value
+            """,
+            [contact_ids, kinds, values, source_ids],
+        )
+        return {(kind, value) for kind, value in cursor.fetchall()}
 
 
 def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None = None) -> Contact:
@@ -80,6 +110,7 @@ def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None
 
     Must run inside a transaction (the advisory locks last until it ends).
     """
+    keys = list(keys)
     wanted = [(kind, normalise(kind, value)) for kind, value in keys if value not in (None, "")]
     wanted = [(kind, value) for kind, value in wanted if value]
     if not wanted:
@@ -104,14 +135,17 @@ def contact_resolve(*, keys: Iterable[tuple[str, object]], source: Source | None
                     survivor=contact, merged=other, reason=f"identities met: {', '.join(kinds)}"
                 )
 
-    remember(contact)
     have = {(i.kind, i.value) for i in found}
-    missing = [
-        Identity(contact=contact, kind=k, value=v, source=source)
-        for k, v in wanted
-        if (k, v) not in have
-    ]
-    Identity.objects.bulk_create(missing, ignore_conflicts=True)
+    missing = [(k, v) for k, v in dict.fromkeys(wanted) if (k, v) not in have]
+    source_id = source.pk if source else None
+    inserted = identities_insert([(contact.pk, k, v, source_id) for k, v in missing])
+    if len(inserted) < len(missing):
+        # A writer that takes no identity locks (a CSV import chunk) claimed one of them
+        # between our read and our insert. Resolve again: that finds its contact and merges.
+        if not contacts and not inserted:
+            contact.delete()  # created just now and left with no identity at all
+        return contact_resolve(keys=keys, source=source)
+    remember(contact)
     for kind, value in wanted:
         if kind == Kind.EMAIL and not contact.email:
             contact.email = value

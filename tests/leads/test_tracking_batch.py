@@ -183,3 +183,66 @@ def test_a_repeated_message_id_in_one_batch_is_one_event(client, tracking_source
     process_all()
     assert Event.objects.count() == 1
     assert InboundDelivery.objects.filter(status="processed").count() == 2
+
+
+def _claim_first(monkeypatch, module, email: str) -> list[Contact]:  # type: ignore[no-untyped-def]
+    """Make another writer (as a CSV import chunk does, without identity locks) take `email`
+    just before `module`'s first identity insert."""
+    from leads.services import identity
+
+    real, claimed = identity.identities_insert, []
+
+    def insert(rows):  # type: ignore[no-untyped-def]
+        if not claimed:
+            other = Contact.objects.create(email=email)
+            Identity.objects.create(contact=other, kind="email", value=email)
+            claimed.append(other)
+        return real(rows)
+
+    monkeypatch.setattr(module, "identities_insert", insert)
+    return claimed
+
+
+def test_an_identity_claimed_meanwhile_by_an_import_joins_that_contact_in_a_batch(
+    client, tracking_source, monkeypatch
+) -> None:
+    from leads.ingest import tracking_batch
+
+    _, key = tracking_source
+    claimed = _claim_first(monkeypatch, tracking_batch, "race@example.com")
+    _batch(
+        client,
+        key,
+        [
+            _page("anon-r", 1),
+            {
+                "type": "identify",
+                "anonymousId": "anon-r",
+                "messageId": "r-id",
+                "traits": {"email": "race@example.com"},
+            },
+        ],
+    )
+    process_all()
+
+    contact = Identity.objects.get(kind="email", value="race@example.com").contact
+    assert contact == Identity.objects.get(kind="anonymous_id", value="anon-r").contact
+    assert Contact.objects.filter(merged_into=None).count() == 1
+    assert contact.events.count() == 2
+    assert claimed
+
+
+def test_an_identity_claimed_meanwhile_joins_that_contact_one_message_at_a_time(
+    tracking_source, monkeypatch
+) -> None:
+    from django.db import transaction
+
+    from leads.services import identity
+
+    _claim_first(monkeypatch, identity, "solo@example.com")
+    with transaction.atomic():
+        contact = identity.contact_resolve(
+            keys=[("anonymous_id", "anon-s"), ("email", "solo@example.com")]
+        )
+    assert Contact.objects.filter(merged_into=None).count() == 1
+    assert set(contact.identities.values_list("kind", flat=True)) == {"anonymous_id", "email"}
