@@ -366,6 +366,24 @@ def delivery_integrity(database_url: str, prefix: str, accepted: list[str]) -> d
     }
 
 
+def stage_lag_rows(database_url: str, source_id: int, prefix: str) -> list[float]:
+    """Seconds from the raw row of the event that qualified a contact (MQL or SQL) to the
+    recorded stage change, for the run's messages (issue #5: accepted → MQL recorded)."""
+    with _connect(database_url) as conn:
+        return sorted(
+            float(row[0])
+            for row in conn.execute(
+                "SELECT EXTRACT(EPOCH FROM sc.at - d.received_at) FROM leads_stagechange sc "
+                "JOIN leads_event e ON e.id = sc.event_id "
+                "JOIN leads_inbounddelivery d "
+                "ON d.source_id = e.source_id AND d.delivery_id = e.message_id "
+                "WHERE sc.to_stage IN ('mql', 'sql') AND e.source_id = %s "
+                "AND starts_with(e.message_id, %s)",
+                [source_id, prefix],
+            )
+        )
+
+
 def lag_rows(
     database_url: str, source_id: int, prefix: str
 ) -> tuple[dict[str, float], dict[str, int], dict[str, Any]]:

@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import ingest, reads  # noqa: E402  (needs the repository on sys.path)
+from bench import csv_import, ingest, reads, scoring, segments  # noqa: E402  (needs the repository on sys.path)
 
 HOST = "127.0.0.1"  # all benchmark traffic stays on this machine
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/growth_bench"
@@ -196,7 +196,10 @@ class Scenario:
     goal: Goal | LatencyGoal | None = None
     # "compare": baseline vs target, closed loop. "lag": target alone at --lag-rate events/s
     # with a Celery worker running, then the processing lag (no baseline).
-    mode: Literal["compare", "lag"] = "compare"
+    # "import": bench/csv_import.py (CSV import through a Celery worker vs a raw COPY).
+    # "scoring": bench/scoring.py (full score recompute vs a hand-written GROUP BY … UPDATE).
+    # "segments": bench/segments.py (segment preview count and membership lag).
+    mode: Literal["compare", "lag", "import", "scoring", "segments"] = "compare"
     # Writes leads rows: needs the run's sources, starts on empty leads tables, and what
     # was answered 2xx is counted in the database afterwards.
     ingest: bool = False
@@ -270,6 +273,36 @@ SCENARIOS: list[Scenario] = [
         target=segment_requests,
         mode="lag",
         ingest=True,
+    ),
+    Scenario(
+        name="csv-import",
+        baseline_path="",
+        path="CSV import",
+        description=(
+            "Contacts CSV of --contacts rows (default 100,000) uploaded and imported through a "
+            "Celery worker, vs a raw COPY of the same file into an unlogged table."
+        ),
+        mode="import",
+    ),
+    Scenario(
+        name="scoring-recompute",
+        baseline_path="",
+        path="score recompute",
+        description=(
+            "Full score recompute of the generated shop (--contacts / --events): nightly decay "
+            "and every rule rebuilt, vs hand-written GROUP BY ... UPDATE statements."
+        ),
+        mode="scoring",
+    ),
+    Scenario(
+        name="segment-preview",
+        baseline_path="",
+        path="segment preview",
+        description=(
+            "Segment editor's live count on the generated shop (five rule sets) vs a "
+            "hand-written count, and membership lag after a batch (bench/segments.py)."
+        ),
+        mode="segments",
     ),
 ]
 
@@ -675,6 +708,15 @@ def print_table(results: list[dict[str, Any]]) -> None:
     headers = ["scenario", "target", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "goal"]
     rows: list[list[str]] = []
     for result in results:
+        if "import" in result:
+            rows += csv_import.table_rows(result)
+            continue
+        if "scoring" in result:
+            rows += scoring.table_rows(result)
+            continue
+        if "segments" in result:
+            rows += segments.table_rows(result)
+            continue
         target = result["target"]
         lines: list[tuple[str, dict[str, Any], str, str]] = []
         if "baseline" in result:
@@ -718,6 +760,15 @@ def print_table(results: list[dict[str, Any]]) -> None:
 def print_details(results: list[dict[str, Any]]) -> None:
     """Goals, integrity counts and lag: what the table has no room for."""
     for result in results:
+        if "import" in result:
+            csv_import.print_details(result)
+            continue
+        if "scoring" in result:
+            scoring.print_details(result)
+            continue
+        if "segments" in result:
+            segments.print_details(result)
+            continue
         goal, integrity, lag = result.get("goal"), result.get("integrity"), result.get("lag")
         if not (goal or integrity or lag):
             continue
@@ -779,6 +830,12 @@ def _print_lag(lag: dict[str, Any]) -> None:
         f"p95 {_seconds(lag['p95_s'])}, p99 {_seconds(lag['p99_s'])}, "
         f"max {_seconds(lag['max_s'])}"
     )
+    if lag.get("stage_changes"):
+        print(
+            f"  lag raw row -> MQL/SQL stage recorded ({lag['stage_changes']:,} qualifications): "
+            f"p50 {_seconds(lag['stage_p50_s'])}, p95 {_seconds(lag['stage_p95_s'])} "
+            f"(issue #5 goal: p95 <= {LAG_GOAL_P95:g} s at {LAG_GOAL_RATE:,} events/s)"
+        )
     rate = lag["processing_events_per_s"]
     print(
         "  worker throughput (events ÷ first raw row to last event row): "
@@ -819,9 +876,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--json-out", type=Path, default=REPO / "bench" / "results" / "latest.json")
     # Sizes of the generated shop. Scenarios that need data read them; "healthz" does not.
-    parser.add_argument("--contacts", type=int, default=2_000)
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        default=None,
+        help=f"contacts of the generated shop (default 2,000) and rows of the csv-import file "
+        f"(default {csv_import.DEFAULT_ROWS:,})",
+    )
     parser.add_argument("--orders", type=int, default=5_000)
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="read scenarios: keep the shop an earlier run generated when it has this "
+        "--contacts / --events size, instead of generating it again",
+    )
     parser.add_argument(
         "--lag-rate",
         type=float,
@@ -852,7 +921,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         help="Redis to benchmark against (env BENCH_REDIS_URL)",
     )
+    csv_import.add_arguments(parser)
     args = parser.parse_args(argv)
+    args.import_rows = args.contacts or csv_import.DEFAULT_ROWS
+    args.contacts = args.contacts or 2_000
     if args.duration <= 0 or args.concurrency < 1 or args.max_requests < 1 or args.warmup < 0:
         parser.error("--duration, --concurrency and --max-requests must be positive")
     if args.lag_rate <= 0 or args.lag_timeout <= 0 or args.lag_concurrency < 1:
@@ -1026,6 +1098,7 @@ def run_lag(
     integrity = ingest.delivery_integrity(database, prefix, accepted)
     lags, statuses, counts = ingest.lag_rows(database, source_id, prefix)
     values = sorted(lags.values())
+    stage_lags = ingest.stage_lag_rows(database, source_id, prefix)
     lost = len(set(accepted) - lags.keys())
     unprocessed = statuses.get("pending", 0)
     first_received, last_event = counts["first_received"], counts["last_event"]
@@ -1055,6 +1128,9 @@ def run_lag(
         "p99_s": round(percentile(values, 0.99), 3),
         "max_s": round(values[-1], 3) if values else None,
         "processing_events_per_s": round(counts["events"] / span, 1) if span > 0 else None,
+        "stage_changes": len(stage_lags),
+        "stage_p50_s": round(percentile(stage_lags, 0.50), 3) if stage_lags else None,
+        "stage_p95_s": round(percentile(stage_lags, 0.95), 3) if stage_lags else None,
         "worker_concurrency": CELERY_CONCURRENCY,
     }
     within = bool(values) and p95 <= LAG_GOAL_P95 and lost == 0
@@ -1105,7 +1181,9 @@ def run(args: argparse.Namespace) -> int:
     env = bench_env(args.database_url, args.redis_url)
     global _read_data
     needs_ingest = any(s.ingest for s in scenarios)
-    if needs_ingest or any(s.reads for s in scenarios):
+    if needs_ingest or any(
+        s.reads or s.mode in ("import", "scoring", "segments") for s in scenarios
+    ):
         ingest.guard_database(args.database_url)
 
     ensure_database(args.database_url)
@@ -1136,13 +1214,24 @@ def run(args: argparse.Namespace) -> int:
                     ingest.truncate_leads(args.database_url)
                     _read_data = None
                 if scenario.reads and _read_data is None:
-                    ingest.truncate_leads(args.database_url)
-                    print(f"generating {args.contacts:,} contacts / {args.events:,} events ...")
-                    _read_data = reads.populate(
-                        args.database_url, env, contacts=args.contacts, events=args.events
+                    _read_data = reads.prepare(
+                        args.database_url,
+                        env,
+                        contacts=args.contacts,
+                        events=args.events,
+                        reuse=args.reuse_data,
                     )
                 print(f"{scenario.name} ...", flush=True)
-                if scenario.mode == "lag":
+                if scenario.mode == "import":
+                    _read_data = None  # it empties the leads tables
+                    result, failed_here = csv_import.run(args, env, Path(tmp))
+                elif scenario.mode == "scoring":
+                    _read_data = None  # it may generate the shop anew
+                    result, failed_here = scoring.run(args, env)
+                elif scenario.mode == "segments":
+                    _read_data = None  # it may generate the shop anew
+                    result, failed_here = segments.run(args, env)
+                elif scenario.mode == "lag":
                     assert sources is not None
                     result, failed_here, worker_log = run_lag(
                         scenario, args, env, server.port, sources, Path(tmp) / "celery.log"
@@ -1171,6 +1260,7 @@ def run(args: argparse.Namespace) -> int:
             "warmup": args.warmup,
             "scenarios": [s.name for s in scenarios],
             "contacts": args.contacts,
+            "import_rows": args.import_rows,
             "orders": args.orders,
             "events": args.events,
             "lag_rate": args.lag_rate,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from growth import devservices
@@ -140,10 +141,31 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "beat-tick": {"task": "growth.tasks.beat_tick", "schedule": 10.0, "options": {"expires": 10}},
     "inbound-sweep": {"task": "leads.inbound_sweep", "schedule": 30.0, "options": {"expires": 30}},
+    # Lifecycle windows (at risk, churned, idle MQL/SQL fall back): days-long, so hourly is plenty.
+    "lifecycle-windows": {
+        "task": "leads.lifecycle_windows",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
+    # Scores decay a little every day: recompute them all at night (03:15 UTC).
+    "score-recompute-nightly": {
+        "task": "leads.score_recompute_nightly",
+        "schedule": crontab(minute=15, hour=3),
+        "options": {"expires": 3600},
+    },
+    # Segments: rules "in the last N days" drift with the clock; RFM and all segments daily.
+    "segments-refresh": {
+        "task": "leads.segments_refresh",
+        "schedule": 600.0,
+        "options": {"expires": 600},
+    },
 }
 # How often a worker writes its heartbeat, and when /healthz calls it gone.
 WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0)
 WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=60.0)
+
+# Largest contacts/orders CSV the import page accepts (a 1 M-row Shopify export is ~75 MB).
+CSV_IMPORT_MAX_MB = env.int("CSV_IMPORT_MAX_MB", default=200)
 
 # The demo storefront page (make demo turns it on; off everywhere else).
 DEMO_SHOP = env.bool("DEMO_SHOP", default=False)

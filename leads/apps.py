@@ -11,9 +11,11 @@ class LeadsConfig(AppConfig):
         from growth.roles import Capability
 
         # Connect domain-signal receivers and register the inbound handlers.
-        from leads import receivers  # noqa: F401
+        # tasks_scoring and tasks_segments: their tasks, and their after-batch steps.
+        from leads import receivers, tasks_scoring, tasks_segments  # noqa: F401
         from leads.demo.loader import register_demo_step
         from leads.ingest import handlers_segment, handlers_shop, tracking_batch  # noqa: F401
+        from leads.services import lifecycle, qualification  # noqa: F401 (after-batch steps)
 
         register_demo_step()
 

@@ -117,6 +117,7 @@ class TimelineFilterForm(forms.Form):
             ("sessions", _("Sessions")),
             ("orders", _("Orders")),
             ("refunds", _("Refunds")),
+            ("stages", _("Stage changes")),
         ],
     )
 

@@ -8,13 +8,19 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db import connection, transaction
+from django.db.models import Exists, F, Func, Model, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models.functions import Lower, StrIndex
+from django.db.models.lookups import GreaterThan
+from django.utils import timezone
+from django.utils.text import Truncator
 
 from leads.models import (
     Consent,
@@ -26,8 +32,12 @@ from leads.models import (
     Order,
     Refund,
     Session,
+    StageChange,
 )
-from leads.models.contacts import SEARCH_TEXT
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
 
 PAGE_SIZE = 50
 
@@ -60,25 +70,200 @@ SORT_FIELDS = {
 PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{3,}$")
 
 
-def _search(contacts: QuerySet[Contact], q: str) -> QuerySet[Contact]:
+# --- Contact search ---------------------------------------------------------------------
+#
+# "Every word is contained in the name, e-mail or phone" is answered by the trigram index
+# over SEARCH_TEXT. At a million contacts two things make it slow, and the planner sees
+# neither (it costs the text expression per row at almost nothing):
+#
+# 1. A trigram nearly every contact has ("com" of ".com", or "las"/"ast" when everyone is
+#    called Last-something) makes the index read a list as long as the table: 15-20 ms for a
+#    word whose other trigrams are rare. Such dense trigrams are left out of the index
+#    condition when the word has rarer ones.
+# 2. With ORDER BY created_at LIMIT 51 the planner likes to walk the created_at index and
+#    test every row, which is right when 1 contact in 100 matches and takes half a second
+#    when 1 in 5,000 does: its estimate comes from the same 1-in-1,000 sample as ours, too
+#    coarse to tell those apart. A rare word is therefore read from the trigram index and
+#    sorted (see `_index_walk_off`); a common one is left to the planner.
+#
+# Both use the sample ANALYZE keeps of the index expression (pg_stats, 1,000 values: see
+# migration 0009). Whatever is decided, the whole word is still tested on every row found,
+# so the rows are exactly those of `search LIKE '%word%'`; only the plan changes.
+DENSE_SHARE = 0.05  # a trigram in more of the contacts than this is dense
+COMMON_SHARE = 0.005  # a word in more of the contacts than this is common: walk the sort index
+SAMPLE_TTL = 600.0  # seconds a process keeps the sample (ANALYZE refreshes it)
+MIN_SAMPLE = 100
+_SAMPLE_SQL = """
+    SELECT most_common_vals::text::text[], most_common_freqs, histogram_bounds::text::text[]
+    FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'contact_search_trgm'
+"""
+
+
+class SearchText(Func):
+    """SEARCH_TEXT (leads.models.contacts), the expression the trigram index is built on,
+    written out in one pass. Django builds Concat through nested, copied ConcatPairs: 1-2 ms
+    of Python per use, and a search uses it twice. The SQL is the same text, so the index
+    still answers it; tests/leads/test_contact_pages.py compares the two."""
+
+    output_field = TextField()
+    # COALESCE(a, '') || COALESCE(' ' || COALESCE(b, '') || … ), as ConcatPair nests it.
+    template = (
+        "LOWER((COALESCE({0}, %s) || COALESCE((COALESCE(%s, %s) || COALESCE((COALESCE({1}, %s)"
+        " || COALESCE((COALESCE(%s, %s) || COALESCE((COALESCE({2}, %s) || COALESCE((COALESCE("
+        "%s, %s) || COALESCE({3}, %s)), %s)), %s)), %s)), %s)), %s)))"
+    )
+    params = ("", " ", "", "", " ", "", "", " ", "", "", "", "", "", "", "")
+
+    def __init__(self) -> None:
+        super().__init__(F("first_name"), F("last_name"), F("email"), F("phone"))
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[str | int, ...]]:
+        columns = []
+        for expression in self.get_source_expressions():
+            sql, params = compiler.compile(expression)
+            assert not params  # plain columns
+            columns.append(sql)
+        return self.template.format(*columns), self.params
+
+
+def _trigrams(text: str) -> set[str]:
+    """The unpadded trigrams pg_trgm indexes for `text`: three characters within a word."""
+    return {w[i : i + 3] for w in re.findall(r"[^\W_]+", text) for i in range(len(w) - 2)}
+
+
+@dataclass(frozen=True)
+class SearchSample:
+    """Search texts standing for all contacts, each with the share of contacts it stands for."""
+
+    texts: tuple[tuple[str, float], ...] = ()
+    dense: frozenset[str] = frozenset()
+    _shares: dict[tuple[str, ...], float] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_stats(cls, common: list[str], freqs: list[float], bounds: list[str]) -> SearchSample:
+        rest = (1.0 - sum(freqs)) / len(bounds) if bounds else 0.0
+        texts = tuple(zip(common, freqs, strict=False)) + tuple((b, rest) for b in bounds)
+        shares: dict[str, float] = {}
+        for text, weight in texts:
+            for gram in _trigrams(text):
+                shares[gram] = shares.get(gram, 0.0) + weight
+        return cls(texts, frozenset(g for g, share in shares.items() if share > DENSE_SHARE))
+
+    def share(self, *parts: str) -> float:
+        """Estimated share of contacts whose search text contains every one of `parts`."""
+        if parts not in self._shares:  # a few per search, each a pass over the sample
+            first, *others = parts
+            self._shares[parts] = sum(
+                weight
+                for text, weight in self.texts
+                if first in text and all(p in text for p in others)
+            )
+        return self._shares[parts]
+
+    def is_rare(self, word: str) -> bool:
+        return bool(self.texts) and self.share(word) < COMMON_SHARE
+
+    def index_parts(self, word: str) -> list[str]:
+        """What to look `word` up by in the trigram index: its longest pieces without a
+        dense trigram ("last4321" with "las", "ast", "st4" dense: ["t4321"]), or the word
+        itself when those pieces are missing or are not rare enough to narrow much."""
+        if not word.isalnum() or not self.dense & _trigrams(word):
+            return [word]
+        parts, start = [], None
+        for i in range(len(word) - 1):
+            sparse = i < len(word) - 2 and word[i : i + 3] not in self.dense
+            if sparse and start is None:
+                start = i
+            elif not sparse and start is not None:
+                parts.append(word[start : i + 2])
+                start = None
+        return parts if parts and self.share(*parts) < COMMON_SHARE else [word]
+
+
+_sample: tuple[float, SearchSample] = (float("-inf"), SearchSample())
+
+
+def search_sample() -> SearchSample:
+    """This process's copy of the search index's statistics. Empty without them (a new or
+    small table, or no trigram index: pg_trgm missing), which leaves every search as it is."""
+    global _sample
+    read_at, sample = _sample
+    if time.monotonic() - read_at < SAMPLE_TTL:
+        return sample
+    with connection.cursor() as cursor:
+        cursor.execute(_SAMPLE_SQL)
+        row = cursor.fetchone()
+    common, freqs, bounds = row or (None, None, None)
+    sample = SearchSample()
+    if bounds and len(bounds) >= MIN_SAMPLE:  # fewer: a table too small to need any of this
+        sample = SearchSample.from_stats(common or [], freqs or [], bounds)
+    _sample = (time.monotonic(), sample)
+    return sample
+
+
+def _search_words(q: str) -> list[str]:
+    """What a search is made of: [] for none, the address for an e-mail search, else the words
+    that must all be contained (a phone typed any way is its digits)."""
     q = q.strip().lower()
-    if not q:
-        return contacts
-    if "@" in q:
-        # An address typed in full or in part: a prefix of the stored e-mail. The exact form
-        # is answered by the Lower(email) index; the trigram condition lets the planner use
-        # the search index for partial addresses too (it is implied by the prefix).
-        return contacts.alias(email_ci=Lower("email"), search=SEARCH_TEXT).filter(
-            Q(email_ci=q) | Q(email_ci__startswith=q, search__contains=q)
-        )
+    if "@" in q or not q:
+        return [q] if q else []
     if PHONE_LIKE.match(q) and sum(ch.isdigit() for ch in q) >= 3:
         # Phones are stored as E.164 digits; "(555) 123-4567" should find "+15551234567".
-        return contacts.alias(search=SEARCH_TEXT).filter(search__contains=re.sub(r"\D", "", q))
+        return [re.sub(r"\D", "", q)]
     # Every word must appear somewhere in the name, e-mail or phone: "ada love" finds Ada Lovelace.
-    contacts = contacts.alias(search=SEARCH_TEXT)
-    for word in q.split():
-        contacts = contacts.filter(search__contains=word)
+    return q.split()
+
+
+def _search_is_rare(q: str) -> bool:
+    words = _search_words(q)
+    if not words or "@" in words[0]:
+        return False
+    sample = search_sample()
+    return any(sample.is_rare(word) for word in words)
+
+
+def _search(contacts: QuerySet[Contact], q: str) -> QuerySet[Contact]:
+    words = _search_words(q)
+    if not words:
+        return contacts
+    if "@" in words[0]:
+        # An address typed in full or in part: a prefix of the stored e-mail, which the
+        # Lower(email) pattern index answers as a range, however common the domain.
+        return contacts.alias(email_ci=Lower("email")).filter(email_ci__startswith=words[0])
+    contacts = contacts.alias(search=SearchText())
+    sample = search_sample()
+    if not any(sample.is_rare(word) for word in words):
+        for word in words:
+            contacts = contacts.filter(search__contains=word)
+        return contacts
+    for word in words:
+        # Rare words narrow through the index; common ones are only tested on what they find.
+        parts = sample.index_parts(word) if sample.is_rare(word) else []
+        for part in parts:
+            contacts = contacts.filter(search__contains=part)
+        if parts != [word]:
+            contacts = contacts.filter(GreaterThan(StrIndex(SearchText(), Value(word)), 0))
     return contacts
+
+
+@contextmanager
+def _index_walk_off(off: bool) -> Iterator[None]:
+    """Within the block, PostgreSQL reads no index in order (no Index Scan, so no walking
+    the sort index testing every row); bitmap scans still serve every other condition."""
+    if not off:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        yield
 
 
 def _email_consent(status: str) -> Q:
@@ -166,6 +351,21 @@ def _segments(
     return segments
 
 
+LIST_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "country",
+    "lifecycle_stage",
+    "score",
+    "source_channel",
+    "created_at",
+    "last_seen_at",
+)
+
+
 def contact_page(
     *,
     filters: ContactFilters,
@@ -179,14 +379,17 @@ def contact_page(
     two when the page runs from seen into never-seen contacts."""
     cursor = _cursor_decode(after, sort) if after else None
     rows: list[Contact] = []
-    for segment in _segments(contact_list(filters=filters), sort, descending, cursor):
-        rows += segment[: size + 1 - len(rows)]
-        if len(rows) > size:
-            last = rows[size - 1]
-            return ContactPage(
-                rows[:size], _cursor_encode(getattr(last, SORT_FIELDS[sort][0]), last.pk)
-            )
-    return ContactPage(rows, None)
+    # The columns a list row shows (and the sort keys): the JSON documents stay unread.
+    contacts = contact_list(filters=filters).only(*LIST_COLUMNS)
+    with _index_walk_off(_search_is_rare(filters.q)):
+        for segment in _segments(contacts, sort, descending, cursor):
+            rows += segment[: size + 1 - len(rows)]
+            if len(rows) > size:
+                break
+    if len(rows) <= size:
+        return ContactPage(rows, None)
+    last = rows[size - 1]
+    return ContactPage(rows[:size], _cursor_encode(getattr(last, SORT_FIELDS[sort][0]), last.pk))
 
 
 EXPORT_COLUMNS = (
@@ -245,7 +448,7 @@ def contact_record(*, contact: Contact) -> ContactRecord:
 # --- Timeline -------------------------------------------------------------------------------
 
 # Order matters: it breaks ties between items of different kinds at the same instant.
-TIMELINE_KINDS = ("events", "sessions", "orders", "refunds")
+TIMELINE_KINDS = ("events", "sessions", "orders", "refunds", "stages")
 
 
 @dataclass(frozen=True)
@@ -285,6 +488,15 @@ class TimelineItem:
     def sort_key(self) -> tuple[datetime, int, int]:
         return (self.at, TIMELINE_KINDS.index(self.kind), self.obj.pk)
 
+    # Printed by the template as they are: cheaper than its date filter, 50 times a page.
+    @property
+    def iso(self) -> str:
+        return timezone.localtime(self.at).isoformat()
+
+    @property
+    def minute(self) -> str:
+        return timezone.localtime(self.at).strftime("%Y-%m-%d %H:%M")
+
 
 @dataclass(frozen=True)
 class Timeline:
@@ -303,6 +515,7 @@ def _timeline_sources(contact: Contact) -> dict[str, tuple[QuerySet[Any], str]]:
             Refund.objects.filter(order__contact=contact).select_related("order"),
             "refunded_at",
         ),
+        "stages": (StageChange.objects.filter(contact=contact), "at"),
     }
 
 
@@ -320,10 +533,13 @@ def _older_than(kind: str, at_field: str, before: TimelineCursor | datetime) -> 
 
 
 def _details(kind: str, obj: Any) -> list[tuple[str, Any]]:
-    """A few scalar facts worth a glance; the template labels the fixed fields itself."""
+    """A few scalar facts worth a glance, cut to 80 characters; the template labels the fixed
+    fields itself."""
     if kind == "events":
         scalars = [(k, v) for k, v in obj.properties.items() if isinstance(v, str | int | float)]
-        return scalars[:4]
+        return [
+            (k, v if len(str(v)) <= 80 else Truncator(str(v)).chars(80)) for k, v in scalars[:4]
+        ]
     return []
 
 
@@ -334,20 +550,39 @@ def contact_timeline(
     before: TimelineCursor | datetime | None = None,
     limit: int = PAGE_SIZE,
 ) -> Timeline:
-    """Events, sessions, orders and refunds of one contact, newest first, in one list.
+    """Events, sessions, orders, refunds and stage changes of one contact, newest first, in
+    one list.
 
-    One query per kind, each taking at most limit + 1 rows older than the cursor through
-    its (contact, time) index; merged here and cut to `limit`. Rows cut off sort after the
-    last kept item, so the next page, read from that item's cursor, finds them again."""
-    items: list[TimelineItem] = []
-    for kind, (rows, at_field) in _timeline_sources(contact).items():
-        if kind not in kinds:
-            continue
+    Two steps, however many kinds there are: one UNION ALL reads (kind, id, time) of at most
+    limit + 1 rows per kind older than the cursor, each through its (contact, time) index;
+    those are merged here and cut to `limit`; then each kind on the page is read whole by id.
+    A contact with events only costs 2 queries instead of one per kind. Rows cut off sort
+    after the last kept item, so the next page, read from that item's cursor, finds them."""
+    sources = {k: v for k, v in _timeline_sources(contact).items() if k in kinds}
+    heads = []
+    for kind, (rows, at_field) in sources.items():
         if before is not None:
             rows = rows.filter(_older_than(kind, at_field, before))
-        for obj in rows.order_by(f"-{at_field}", "-pk")[: limit + 1]:
-            items.append(TimelineItem(kind, getattr(obj, at_field), obj, _details(kind, obj)))
-    items.sort(key=lambda item: item.sort_key, reverse=True)
-    if len(items) <= limit:
+        heads.append(
+            rows.annotate(timeline_kind=Value(kind), timeline_at=F(at_field))
+            .order_by("-timeline_at", "-pk")
+            .values_list("timeline_kind", "pk", "timeline_at")[: limit + 1]
+        )
+    if not heads:
+        return Timeline([], None)
+    found = list(heads[0].union(*heads[1:], all=True)) if len(heads) > 1 else list(heads[0])
+    found.sort(key=lambda row: (row[2], TIMELINE_KINDS.index(row[0]), row[1]), reverse=True)
+    page = found[:limit]
+    objects = {
+        kind: sources[kind][0].in_bulk([pk for k, pk, _at in page if k == kind])
+        for kind in {k for k, _pk, _at in page}
+    }
+    items = [
+        TimelineItem(kind, at, obj, _details(kind, obj))
+        for kind, pk, at in page
+        if (obj := objects[kind].get(pk)) is not None  # gone since the first read
+    ]
+    if len(found) <= limit:
         return Timeline(items, None)
-    return Timeline(items[:limit], items[limit - 1].cursor)
+    kind, pk, at = page[-1]
+    return Timeline(items, TimelineCursor(at, kind, pk))

@@ -11,3 +11,8 @@ events_recorded = Signal()
 contacts_merged = Signal()
 # contact_id: int, channel: str, status: str
 consent_changed = Signal()
+# contact_id: int, from_stage: str, to_stage: str, cause: str (StageChange.Cause), change_id: int
+stage_changed = Signal()
+# segment_id: int, contact_ids: list[int] — contacts that entered / left a segment (any kind)
+segment_entered = Signal()
+segment_exited = Signal()

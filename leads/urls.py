@@ -5,4 +5,7 @@ urlpatterns = [
     path("", include("leads.urls_contacts")),
     path("", include("leads.urls_admin")),
     path("", include("leads.urls_imports")),
+    path("", include("leads.urls_lifecycle")),
+    path("", include("leads.urls_scoring")),
+    path("", include("leads.urls_segments")),
 ]

@@ -1,6 +1,5 @@
 from django.urls import path
 
-from growth.views import SectionView
 from leads import views_contacts, views_data
 
 urlpatterns = [
@@ -14,6 +13,4 @@ urlpatterns = [
         "contacts/<int:pk>/export.json", views_data.contact_export_json, name="contact_export_json"
     ),
     path("contacts/<int:pk>/erase/", views_data.contact_erase_view, name="contact_erase"),
-    path("scoring/", SectionView.as_view(section_key="scoring"), name="scoring"),
-    path("segments/", SectionView.as_view(section_key="segments"), name="segments"),
 ]

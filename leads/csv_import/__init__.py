@@ -1,4 +1,5 @@
-"""CSV import of contacts: upload, map columns, load in chunks at COPY speed, resumable.
+"""CSV import of contacts: upload, map columns, load in chunks (COPY, then set-based SQL),
+resumable. Its speed is measured by the `csv-import` bench scenario (bench/README.md).
 
 An import's `kind` is contacts (the default) or orders; orders reuse the same upload, mapping,
 worker, progress and row errors, with `order_rows` for their targets and rows and

@@ -37,6 +37,9 @@ def contact_export_document(contact: Contact) -> dict[str, Any]:
             for o in contact.orders.prefetch_related("lines")
         ],
         "notes": list(contact.notes.values("body", "created_at")),
+        "stage_changes": list(
+            contact.stage_changes.values("from_stage", "to_stage", "at", "cause_kind", "reason")
+        ),
     }
     return json.loads(json.dumps(document, cls=DjangoJSONEncoder))
 
@@ -59,6 +62,8 @@ def contact_erase(*, contact: Contact, origin: str, requested_by: Any = None) ->
     contact.notes.all().delete()
     contact.consents.all().delete()
     Event.objects.filter(contact=contact).update(properties={})
+    # Stage history stays for the funnel; what people wrote about the person goes.
+    contact.stage_changes.update(reason="", cause_detail="")
     Session.objects.filter(contact=contact).update(
         landing_url="", referrer="", anonymous_id="", click_ids={}
     )

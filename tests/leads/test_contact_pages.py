@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from growth.roles import Role
+from leads import selectors
 from leads.models import Contact, ContactMerge, Event, Note, Order, Refund, Session
-from leads.selectors import TimelineCursor, contact_timeline
+from leads.models.contacts import SEARCH_TEXT
+from leads.selectors import SearchSample, SearchText, TimelineCursor, contact_timeline
 from tests.leads.factories import (
     ConsentFactory,
     ContactFactory,
@@ -73,6 +78,59 @@ def test_search_by_name_email_and_phone(client_as):
     assert listed(client, q="(555) 000-1111") == [grace.pk]  # formatted as people type it
     assert listed(client, q="+44 1234") == [ada.pk]
     assert listed(client, q="nobody") == []
+
+
+def _sample_of(texts: list[str]) -> SearchSample:
+    """Search statistics as ANALYZE would keep them for a table made of `texts`."""
+    return SearchSample.from_stats([], [], texts)
+
+
+@pytest.fixture
+def big_table_sample(monkeypatch):  # type: ignore[no-untyped-def]
+    """Statistics of a large shop where everyone is called Last-something: "las", "ast" and
+    "st1" are in every sampled contact (dense), "lovelace" and "last1234" in none (rare)."""
+    texts = [f"first{i} last1{i:03d} person{i}@example.com +1555{i:07d}" for i in range(1000)]
+    sample = _sample_of(texts)
+    monkeypatch.setattr(selectors, "_sample", (time.monotonic(), sample))
+    return sample
+
+
+def test_search_plans_from_the_sample(big_table_sample):
+    sample = big_table_sample
+    assert {"las", "ast", "st1", "exa", "com"} <= sample.dense
+    assert sample.is_rare("lovelace") and sample.is_rare("last2345")
+    assert not sample.is_rare("last1") and not sample.is_rare("example")
+    # Looked up by its rare part only; the whole word is tested on what that finds.
+    assert sample.index_parts("last2345") == ["t2345"]
+    assert sample.index_parts("lovelace") == ["lovelace"]  # no dense trigram: as it is
+    assert sample.index_parts("last1") == ["last1"]  # nothing rare to look up by
+    assert _sample_of([]).is_rare("anything") is False  # no statistics: no opinion
+
+
+def test_search_finds_the_same_rows_whatever_the_plan(client_as, big_table_sample):
+    client = client_as(Role.MARKETER)
+    ada = ContactFactory(first_name="Ada", last_name="Last2345", phone="+441234567890")
+    ContactFactory(first_name="Ada", last_name="Last2346")
+    grace = ContactFactory(first_name="Grace", last_name="Last1999", email="g@navy.example")
+    with CaptureQueriesContext(connection) as queries:
+        assert listed(client, q="last2345") == [ada.pk]  # rare, by its part "t2345"
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "enable_indexscan = off" in sql and "STRPOS" in sql.upper()
+    assert listed(client, q="example last2345") == [ada.pk]  # "example" common: tested only
+    assert listed(client, q="ada last2345") == [ada.pk]
+    assert set(listed(client, q="last")) == {ada.pk, grace.pk, ada.pk + 1}  # common
+    assert listed(client, q="t2345 ada") == [ada.pk]
+    assert listed(client, q="+44 1234") == [ada.pk]
+    assert listed(client, q="zzzlast2345") == []
+    assert listed(client, q="G@NAVY") == [grace.pk]  # e-mail: prefix of the address
+
+
+def test_search_text_is_the_indexed_expression():
+    """The search writes SEARCH_TEXT out by hand (SearchText): the SQL must stay the very
+    expression the trigram index was built on, or the index stops answering."""
+    indexed = Contact.objects.alias(s=SEARCH_TEXT).filter(s__contains="x").query
+    written = Contact.objects.alias(s=SearchText()).filter(s__contains="x").query
+    assert indexed.sql_with_params() == written.sql_with_params()
 
 
 def test_each_filter(client_as):
@@ -300,15 +358,23 @@ def test_contact_page_shows_the_record(client_as, busy_contact):
     assert 'data-testid="timeline-more"' in body
 
 
+def test_timeline_reads_only_the_kinds_on_the_page(django_assert_num_queries):
+    contact = ContactFactory()
+    EventFactory.create_batch(3, contact=contact)
+    with django_assert_num_queries(2):  # one UNION ALL over every kind, then the events
+        assert len(contact_timeline(contact=contact).items) == 3
+
+
 def test_contact_page_query_count_is_constant(
     client_as, busy_contact, django_assert_max_num_queries
 ):
     client = client_as(Role.MARKETER)
     url = reverse("contact_detail", args=[busy_contact.pk])
-    with django_assert_max_num_queries(14):
+    # +2 for the lifecycle: the timeline's stage changes, and the stage panel's "why".
+    with django_assert_max_num_queries(16):
         assert client.get(url).status_code == 200
     cursor = contact_timeline(contact=busy_contact, limit=50).next_cursor
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):  # +1: the timeline's stage changes
         assert (
             client.get(url, {"before": cursor.encode()}, HTTP_HX_REQUEST="true").status_code == 200
         )

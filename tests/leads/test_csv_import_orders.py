@@ -306,7 +306,7 @@ def test_bad_rows_are_listed_and_the_rest_is_imported():
 
 
 def test_chunks_end_on_an_order_boundary_and_resume_from_the_cursor(monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(services, "ORDER_CHUNK_ROWS", 2)
     header = ["Order ID", "Email", "Date", "Total", "SKU"]
     rows = [header]
     for n, size in enumerate([3, 1, 2, 3], start=1):  # orders of 3, 1, 2 and 3 lines
