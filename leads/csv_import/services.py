@@ -39,6 +39,7 @@ from leads.csv_import import order_rows, parsing
 from leads.models import Consent, Contact, ContactImport, ImportRowError, Source
 from leads.services.identity import contact_resolve, contact_save_changes
 from leads.services.orders import order_upsert
+from leads.services.reactions import batch_react
 
 logger = logging.getLogger(__name__)
 
@@ -583,10 +584,17 @@ class _Loader(_FileCursor[_Chunk]):
                 ADVANCE,
                 {"rows_done": start + batch.size, "import_id": self.import_id, **batch.counts},
             )
+            cursor.execute(
+                "SELECT DISTINCT contact_id FROM tmp_import WHERE contact_id IS NOT NULL"
+            )
+            touched = [contact_id for (contact_id,) in cursor.fetchall()]
             cursor.execute("DROP TABLE tmp_import")  # now, not at commit: tests nest savepoints
             if changed:
                 transaction.on_commit(lambda: _send_consent_changed(changed))
         self.cursor = start + batch.size
+        # Imported contacts are scored, staged and put in their segments now, as ingested
+        # ones are, not at the next nightly recompute.
+        batch_react(contact_ids=touched)
         return True
 
 

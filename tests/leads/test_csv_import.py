@@ -450,10 +450,11 @@ def test_a_mixed_file_is_counted_deduplicated_and_its_errors_listed(existing, cl
     assert person5.first_name == "Latest"
     assert person5.phone == ""
 
-    # A new contact looks exactly like one the app creates.
+    # A new contact looks exactly like one the app creates (its score is its fit, scored
+    # at once by the after-batch reactions, as for any new contact).
     ada = Contact.objects.get(email="person6@example.com")
     fresh = Contact()
-    for name in ("lifecycle_stage", "score", "first_touch", "last_touch", "source_channel"):
+    for name in ("lifecycle_stage", "first_touch", "last_touch", "source_channel"):
         assert getattr(ada, name) == getattr(fresh, name)
     assert (ada.merged_into_id, ada.erased_at, ada.last_seen_at) == (None, None, None)
     assert ada.properties == {"Tier": "gold"}
@@ -673,7 +674,7 @@ def test_queries_per_chunk_do_not_grow_with_rows_or_chunks(
     assert queries(1000, 1000) == one_small_chunk  # the chunk's size does not matter
     per_chunk = queries(200, 100) - one_small_chunk
     assert queries(400, 100) == one_small_chunk + 3 * per_chunk  # each chunk costs the same
-    assert per_chunk <= 16
+    assert per_chunk <= 60  # 16 to load a chunk, the rest the after-batch reactions
 
     monkeypatch.setattr(services, "CHUNK_ROWS", 100)
     data = csv_bytes([["email"]] + [[f"m{i}@example.com"] for i in range(1000)])
@@ -763,3 +764,27 @@ def test_signed_out_people_are_sent_to_sign_in(client):
     response = client.get(reverse("imports"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_imported_contacts_join_their_segments_at_once():
+    """The after-batch reactions run for each loaded chunk, as for ingested data."""
+    from leads.models import SegmentMembership
+    from leads.services.segments import segment_create
+
+    germans = segment_create(
+        name="Germans",
+        kind="dynamic",
+        rules={
+            "match": "all",
+            "conditions": [
+                {"kind": "contact", "field": "country", "operator": "eq", "value": "DE"}
+            ],
+        },
+    )
+    data = csv_bytes(
+        [["email", "country"], ["hans@example.com", "DE"], ["marie@example.com", "FR"]]
+    )
+    run(started(data))
+
+    joined = SegmentMembership.objects.filter(segment=germans, exited_at__isnull=True)
+    assert list(joined.values_list("contact__email", flat=True)) == ["hans@example.com"]
