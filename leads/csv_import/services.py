@@ -20,6 +20,7 @@ import logging
 import queue
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -392,7 +393,7 @@ def _insert_contacts_sql() -> tuple[str, list[Any]]:
 Batch = TypeVar("Batch")
 
 
-class _FileCursor(Generic[Batch]):
+class _FileCursor(ABC, Generic[Batch]):
     """What both loaders share: the stored file, its mapping, and the resume cursor. A
     loader yields its batches from the cursor on and loads them one by one."""
 
@@ -415,12 +416,13 @@ class _FileCursor(Generic[Batch]):
         deque(islice(reader, self.cursor), maxlen=0)  # what earlier chunks loaded
         return reader
 
+    @abstractmethod
     def batches(self) -> Iterator[Batch]:
-        raise NotImplementedError
+        """The batches from the cursor on (each loader knows its own unit)."""
 
+    @abstractmethod
     def load(self, batch: Batch) -> bool:
         """Load one batch in one transaction; False when the cursor moved under us."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
