@@ -54,7 +54,9 @@ def test_marketer_builds_a_segment_with_a_live_count_and_it_grows(
     # Condition 2: an event, at least twice in the last 30 days.
     page.get_by_test_id("add-condition-r").click()
     page.locator('[name="r_1.kind"]').select_option("event")
-    expect(page.locator('[name="r_1.name"]')).to_be_visible()
+    expect(page.locator('[name="r_1.name"]')).to_be_visible(
+        timeout=15_000
+    )  # an htmx swap; slow on a loaded CI machine
     page.locator('[name="r_1.name"]').fill("Product Viewed")
     page.locator('[name="r_1.count"]').fill("2")
     page.locator('[name="r_1.days"]').fill("30")
