@@ -862,7 +862,8 @@ def _ledger_range(recompute: ScoreRecompute) -> None:
         _award_behaviour(rules, Sql("e.id > %s AND e.id <= %s", [lo, hi]), now, fresh_only=True)
         recompute.last_event_id = hi
         recompute.done = min(recompute.done + hi - lo, recompute.total - 1)
-        return
+        if hi < current_max:
+            return
     # Every event there is now has been through the rules. Events that commit later (even
     # with a lower id) are scored by the incremental step, which from here on treats these
     # rules as rebuilt (`_rules_being_rebuilt`).
@@ -879,7 +880,8 @@ def _fit_range(recompute: ScoreRecompute) -> None:
         _fit_sync(fit, Contacts(lo=lo, hi=hi), timezone.now(), since=_fit_since(recompute))
         recompute.last_contact_id = hi
         recompute.done += hi - lo
-        return
+        if hi < recompute.contact_max_id:
+            return
     # The fence: holding the lock exclusively, no incremental step is half done; every one
     # that follows takes its time after this one, so its totals are newer and win.
     recompute.at = timezone.now()
@@ -954,6 +956,8 @@ def _apply_range(recompute: ScoreRecompute) -> None:
     )
     recompute.last_contact_id = hi
     recompute.done += hi - lo
+    if hi >= recompute.contact_max_id:
+        recompute.phase = ScoreRecompute.Phase.DONE
 
 
 def _apply_totals(lo: int, hi: int, at: datetime, primary_id: int | None, *, lazy: bool) -> int:
@@ -968,6 +972,17 @@ def _apply_totals(lo: int, hi: int, at: datetime, primary_id: int | None, *, laz
         "round(cs.total::numeric) <> round(n.total::numeric) OR cs.fit <> n.fit"
         if lazy
         else "cs.behaviour <> n.behaviour OR cs.fit <> n.fit"
+    )
+    # Contacts whose score drops to 0, having no points at all any more. Scores other than
+    # 0 are only ever written together with a ContactScore row of the primary model, so
+    # between recomputes those are the rows cleared here; after a rule or model change
+    # (the primary may be another model now) every contact of the range is looked at.
+    zeros = (
+        "SELECT cl.contact_id, 0 FROM cleared cl WHERE cl.model_id = %(primary)s"
+        if lazy
+        else "SELECT c0.id, 0 FROM leads_contact c0 "
+        "WHERE c0.id > %(lo)s AND c0.id <= %(hi)s AND c0.score <> 0 AND NOT EXISTS "
+        "(SELECT 1 FROM n WHERE n.contact_id = c0.id AND n.model_id = %(primary)s)"
     )
     text = f"""
 WITH n AS (
@@ -997,19 +1012,23 @@ cleared AS (
     WHERE cs.contact_id > %(lo)s AND cs.contact_id <= %(hi)s AND cs.computed_at <= %(at)s
       AND (cs.total <> 0 OR cs.behaviour <> 0 OR cs.fit <> 0)
       AND NOT EXISTS (SELECT 1 FROM n WHERE n.contact_id = cs.contact_id AND n.model_id = cs.model_id)
+    RETURNING cs.contact_id, cs.model_id
+),
+t AS (
+    SELECT n.contact_id AS id, round(n.total::numeric)::int AS score
+    FROM n WHERE n.model_id = %(primary)s
+    UNION ALL
+    {zeros}
 )
 UPDATE leads_contact c SET score = t.score
-FROM (
-    SELECT c2.id, coalesce(round(n.total::numeric), 0)::int AS score
-    FROM leads_contact c2
-    LEFT JOIN n ON n.contact_id = c2.id AND n.model_id = %(primary)s
-    LEFT JOIN leads_contactscore f
-      ON f.contact_id = c2.id AND f.model_id = %(primary)s
-     AND f.contact_id > %(lo)s AND f.contact_id <= %(hi)s
-    WHERE c2.id > %(lo)s AND c2.id <= %(hi)s AND (f.computed_at IS NULL OR f.computed_at <= %(at)s)
-) t
+FROM t
 -- Every scan names the range, so each range costs its own size, not the table's.
 WHERE c.id = t.id AND c.id > %(lo)s AND c.id <= %(hi)s AND c.score <> t.score
+  AND NOT EXISTS (
+      SELECT 1 FROM leads_contactscore f
+      WHERE f.contact_id = t.id AND f.model_id = %(primary)s
+        AND f.contact_id > %(lo)s AND f.contact_id <= %(hi)s AND f.computed_at > %(at)s
+  )
 """  # noqa: S608 (fixed SQL fragments, every value bound)
     with connection.cursor() as cursor:
         cursor.execute(text, {"lo": lo, "hi": hi, "at": at, "primary": primary_id})

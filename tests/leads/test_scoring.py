@@ -401,23 +401,25 @@ def test_a_recompute_after_a_rule_change_rebuilds_only_that_rule_and_qualifies(m
 
 
 def test_an_event_committed_late_during_a_rebuild_is_scored_once(monkeypatch):
+    monkeypatch.setattr(scoring, "EVENT_STEP", 1)
     contact = person()
     added = rule("Product added to cart")
     scoring_rule_update(rule=added, version=added.version, points=12)
-    first = event(contact, "Product Added", NOW - timedelta(hours=1))
+    late = event(contact, "Product Added", NOW - timedelta(hours=2))
+    event(contact, "Product Added", NOW - timedelta(hours=1))
     with time_machine.travel(NOW, tick=False):
         assert score_recompute_process(max_steps=2).status == "stopped"
         running = ScoreRecompute.objects.get(status="running")
-        assert running.phase == "ledger" and running.last_event_id >= first.pk
-        # An event whose id the rebuild has already passed commits only now.
-        late = event(contact, "Product Added", NOW)
-        ScoreRecompute.objects.filter(pk=running.pk).update(last_event_id=late.pk)
+        assert running.phase == "ledger" and running.last_event_id == late.pk
+        # As if `late` had not committed yet when its range was rebuilt: it commits now,
+        # behind the rebuild, and its batch scores it.
+        ScoreEntry.objects.filter(event=late).delete()
         scoring_apply(contact_ids=[contact.pk], event_ids=[late.pk], at=NOW)
         assert ScoreEntry.objects.filter(event=late, points=12).count() == 1
         assert score_recompute_process().status == "done"
     assert ScoreEntry.objects.filter(event=late).count() == 1
     contact.refresh_from_db()
-    assert contact.score == 24
+    assert contact.score == 12 * 2
 
 
 def test_the_nightly_recompute_rewrites_only_scores_that_move():
