@@ -97,4 +97,18 @@ class LeadsConfig(AppConfig):
                     "Create a segment from rules over contact properties and behaviour; its members update by themselves."
                 ),
             ),
+            navigation.Section(
+                key="lead_quality",
+                label=_("Lead quality"),
+                url_name="lead_quality",
+                capability=Capability.MANAGE_SCORING,
+                group=navigation.Group.MARKETING,
+                order=305,
+                what=_(
+                    "How good the leads are, as the reps judge them, and how they convert, by source, campaign and persona; and what each scoring rule predicts."
+                ),
+                how=_(
+                    "Reps mark leads good or bad on the contact page and in the queue; conversion comes from the stage history."
+                ),
+            ),
         )

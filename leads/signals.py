@@ -16,3 +16,5 @@ stage_changed = Signal()
 # segment_id: int, contact_ids: list[int] — contacts that entered / left a segment (any kind)
 segment_entered = Signal()
 segment_exited = Signal()
+# contact_id: int, rating_id: int, verdict: str ("good"/"bad"), reason: str
+lead_rated = Signal()

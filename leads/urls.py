@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("leads.urls_imports")),
     path("", include("leads.urls_lifecycle")),
     path("", include("leads.urls_scoring")),
+    path("", include("leads.urls_quality")),
     path("", include("leads.urls_segments")),
 ]

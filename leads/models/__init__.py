@@ -12,6 +12,7 @@ from leads.models.lifecycle import (
 )
 from leads.models.orders import Order, OrderLine, Product, Refund
 from leads.models.privacy import PrivacyRequest
+from leads.models.quality import LeadRating
 from leads.models.scoring import (
     ContactScore,
     ScoreEntry,
@@ -31,6 +32,7 @@ __all__ = [
     "Identity",
     "ImportRowError",
     "InboundDelivery",
+    "LeadRating",
     "LifecycleSettings",
     "LifecycleStage",
     "Note",

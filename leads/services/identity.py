@@ -30,6 +30,7 @@ from leads.models import (
     StageChange,
 )
 from leads.services.lifecycle import lifecycle_merge
+from leads.services.quality import ratings_merge
 from leads.services.scoring import scoring_merge
 
 Kind = Identity.Kind
@@ -259,6 +260,7 @@ def contact_merge(*, survivor: Contact, merged: Contact, reason: str, actor: Any
     snapshot["created_at"] = merged.created_at.isoformat()
     snapshot["last_seen_at"] = merged.last_seen_at.isoformat() if merged.last_seen_at else None
 
+    ratings_merge(survivor_id=survivor.pk, merged_id=merged.pk)  # newest verdict stays current
     for model in (Identity, Event, Session, Order, Note, StageChange):
         model.objects.filter(contact=merged).update(contact=survivor)
     ContactMerge.objects.filter(survivor=merged).update(survivor=survivor)
