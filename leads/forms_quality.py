@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from leads.models import LeadRating
+from leads.models.scoring import MAX_POINTS
 from leads.services.quality import NOTE_MAX_LENGTH
 
 
@@ -49,5 +51,33 @@ class QualityFilterForm(forms.Form):
 
 
 class AcceptPointsForm(forms.Form):
-    points = forms.IntegerField(min_value=-1000, max_value=1000)
+    points = forms.IntegerField(min_value=-MAX_POINTS, max_value=MAX_POINTS)
     version = forms.IntegerField(min_value=1)
+
+
+class AcceptAllForm(forms.Form):
+    """Every suggestion shown, as "rule id:version:points" (hidden inputs of the report)."""
+
+    rule = forms.CharField(required=False)
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(data)
+        self.raw = data.getlist("rule") if data is not None else []
+
+    def changes(self) -> list[tuple[int, int, int]]:
+        changes = []
+        for item in self.raw:
+            try:
+                pk, version, points = (int(part) for part in item.split(":"))
+            except ValueError:
+                raise forms.ValidationError(
+                    _("The report's suggestions were garbled; reload it.")
+                ) from None
+            if not -MAX_POINTS <= points <= MAX_POINTS:
+                raise forms.ValidationError(
+                    _("Points go from -%(max)s to %(max)s.") % {"max": MAX_POINTS}
+                )
+            changes.append((pk, version, points))
+        if not changes:
+            raise forms.ValidationError(_("There is no suggestion to use."))
+        return changes

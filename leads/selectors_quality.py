@@ -223,6 +223,10 @@ class LiftReport:
     rules: list[RuleLift]
     scale: float | None  # points per unit of log odds ratio behind the suggestions
 
+    @property
+    def suggestions(self) -> list[RuleLift]:
+        return [lift for lift in self.rules if lift.suggestion_differs]
+
 
 LIFT_SQL = """
 WITH conv AS (

@@ -9,5 +9,10 @@ urlpatterns = [
         views.lead_quality_accept,
         name="lead_quality_accept",
     ),
+    path(
+        "scoring/quality/rules/accept/",
+        views.lead_quality_accept_all,
+        name="lead_quality_accept_all",
+    ),
     path("contacts/<int:pk>/quality/", views.contact_rate, name="contact_rate"),
 ]

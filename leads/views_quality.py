@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from growth.permissions import capability_required, check_capability
 from growth.roles import Capability
 from leads import selectors_quality as selectors
-from leads.forms_quality import AcceptPointsForm, QualityFilterForm, RatingForm
+from leads.forms_quality import AcceptAllForm, AcceptPointsForm, QualityFilterForm, RatingForm
 from leads.models import Contact, ScoringRule
 from leads.selectors_scoring import score_models
 from leads.services import quality as services
@@ -99,6 +99,35 @@ def lead_quality_accept(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             _("“%(name)s” now gives %(points)+d points. Scores are being recomputed.")
             % {"name": saved.name, "points": saved.points},
+        )
+    return redirect(_back_to_report(request))
+
+
+@manage_scoring
+@require_POST
+def lead_quality_accept_all(request: HttpRequest) -> HttpResponse:
+    """Use every suggestion of the report at once: with the same evidence, accepting them
+    one by one would shift the scale the later ones are computed on."""
+    form = AcceptAllForm(request.POST)
+    try:
+        saved = services.rule_points_accept(changes=form.changes(), actor=request.user)
+    except EditConflict as conflict:
+        messages.error(
+            request,
+            _(
+                "“%(name)s” was changed by someone else since this report was opened; "
+                "nothing was saved. The figures below are current: decide again."
+            )
+            % {"name": conflict.current.name},
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(n)s rules now give their suggested points. Scores are being recomputed.")
+            % {"n": len(saved)},
         )
     return redirect(_back_to_report(request))
 

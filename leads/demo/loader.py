@@ -75,3 +75,8 @@ def register_demo_step() -> None:
             total=contacts * 2,
         )
     )
+    from leads.demo.ratings import demo_ratings_load
+
+    register_step(
+        Step("lead verdicts", lambda advance: demo_ratings_load(advance=advance), total=1)
+    )

@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from leads import signals
-from leads.models import Contact, LeadRating
+from leads.models import Contact, LeadRating, ScoringRule
+from leads.services.scoring import scoring_rule_update
 
 NOTE_MAX_LENGTH = 1000
 
@@ -82,3 +83,19 @@ def ratings_merge(*, survivor_id: int, merged_id: int) -> None:
 def ratings_erase(*, contact_id: int) -> None:
     """What a rep wrote about an erased person goes; the verdict stays for the statistics."""
     LeadRating.objects.filter(contact_id=contact_id).exclude(note="").update(note="")
+
+
+@transaction.atomic
+def rule_points_accept(*, changes: list[tuple[int, int, int]], actor: Any) -> list[ScoringRule]:
+    """Give several rules their suggested points at once: (rule id, version seen, points).
+    All or nothing: one rule changed meanwhile (EditConflict) or refused leaves every rule
+    as it was. The rules share the one recompute this queues."""
+    rules = ScoringRule.objects.in_bulk([pk for pk, _, _ in changes])
+    saved = []
+    for pk, version, points in changes:
+        if pk not in rules:
+            raise ValidationError(_("A rule of this report was deleted meanwhile; reload it."))
+        saved.append(
+            scoring_rule_update(rule=rules[pk], version=version, actor=actor, points=points)
+        )
+    return saved

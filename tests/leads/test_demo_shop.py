@@ -41,3 +41,21 @@ def test_trickle_posts_live_traffic_over_http(live_server):
     assert stored >= 3
     assert process_all() == stored
     assert not InboundDelivery.objects.exclude(status="processed").exists()
+
+
+def test_demo_lead_verdicts_rate_most_qualified_leads_once(user_with_role):
+    from growth.demo import DEMO_USERS
+    from growth.roles import Role
+    from leads.demo.ratings import demo_ratings_load
+    from leads.models import LeadRating, StageChange
+
+    user_with_role(Role.SALES_MANAGER, username=DEMO_USERS[Role.SALES_MANAGER][0])
+    demo_shop_load(contacts=120, days=30, seed=3)
+    qualified = StageChange.objects.filter(to_stage__in=["mql", "sql"]).values("contact").distinct()
+    rated = demo_ratings_load()
+    assert 0 < rated < qualified.count()
+    assert LeadRating.objects.filter(contact__in=qualified).count() == rated
+    assert {"good", "bad"} == set(LeadRating.objects.values_list("verdict", flat=True))
+    assert not LeadRating.objects.filter(verdict="bad", reason="").exists()
+    assert LeadRating.objects.filter(rated_by__username="salesmanager").count() == rated
+    assert demo_ratings_load() == 0  # a second `make demo` adds none

@@ -413,3 +413,64 @@ def test_accepting_needs_the_scoring_capability_and_valid_points(client_as, lift
     client_as(Role.MARKETER).post(url, {"points": "lots", "version": 1})
     rule.refresh_from_db()
     assert (rule.points, rule.version) == (10, 1)
+
+
+def test_using_all_suggestions_at_once_keeps_the_scale_and_is_all_or_nothing(client_as, lift_model):
+    model, rules = lift_model
+    day = NOW - timedelta(days=20)
+    for _ in range(20):  # "Big company" gets enough contacts, none of which reached SQL
+        ScoreEntry.objects.create(
+            contact=ContactFactory(),
+            model=model,
+            rule=rules["Big company"],
+            kind="fit",
+            points=20,
+            occurred_at=day,
+            created_at=day,
+        )
+    report = rule_lift(model, start=START, end=END)
+    suggested = {lift.rule.name: lift.suggested_points for lift in report.suggestions}
+    assert set(suggested) == {"Demo booked", "Big company"}
+    client = client_as(Role.MARKETER)
+    page = client.get(f"/scoring/quality/?model={model.pk}")
+    assert b'data-testid="accept-all"' in page.content
+    fields = [
+        f"{lift.rule.pk}:{lift.rule.version}:{lift.suggested_points}" for lift in report.suggestions
+    ]
+
+    # One rule edited meanwhile: nothing is saved.
+    ScoringRule.objects.filter(pk=rules["Big company"].pk).update(version=7)
+    client.post("/scoring/quality/rules/accept/", {"rule": fields})
+    assert {r.name: r.points for r in model.rules.all()} == {
+        "Demo booked": 10,
+        "Big company": 20,
+        "Rare": 5,
+    }
+
+    ScoringRule.objects.filter(pk=rules["Big company"].pk).update(version=1)
+    answer = client.post("/scoring/quality/rules/accept/", {"rule": fields}, follow=True)
+    assert "2 rules now give their suggested points" in answer.content.decode()
+    assert {r.name: r.points for r in model.rules.all()} == {**suggested, "Rare": 5}
+    again = rule_lift(model, start=START, end=END)
+    for lift in again.rules:
+        if lift.suggested_points is not None:  # the same evidence now asks for the same points
+            assert abs(lift.suggested_points - lift.rule.points) <= 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [
+        ([], "no suggestion"),
+        (["1:1"], "garbled"),
+        (["a:b:c"], "garbled"),
+        (["1:1:5000"], "Points go from"),
+        (["999999:1:5"], "deleted meanwhile"),
+    ],
+)
+def test_garbled_suggestions_are_refused(client_as, lift_model, rule, says):
+    client = client_as(Role.MARKETER)
+    answer = client.post("/scoring/quality/rules/accept/", {"rule": rule}, follow=True)
+    assert answer.status_code == 200
+    assert 'class="message error"' in answer.content.decode()
+    assert says in answer.content.decode()
+    assert not ScoringRule.objects.filter(version__gt=1).exists()
