@@ -1,14 +1,18 @@
-"""Forms of the contact pages: list filters, timeline kinds, a note."""
+"""Forms of the contact pages: list filters, timeline kinds, a note, and the static list the
+filtered contacts are added to."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from leads.models import Consent
+from leads.models import Consent, Segment
 from leads.selectors import TIMELINE_KINDS, ContactFilters
 from leads.services.notes import NOTE_MAX_LENGTH
 
@@ -134,3 +138,67 @@ class NoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Write something before adding the note.")},
     )
+
+
+class AddToListForm(forms.Form):
+    """Which static list the contacts the list shows go to: one of the existing ones, or a
+    new one given a name. The filters travel beside it as the contact list's own fields."""
+
+    segment = forms.ModelChoiceField(
+        label=_("An existing static list"),
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label=_("Choose a list"),
+        error_messages={
+            "invalid_choice": _("That list is gone or is not a static list: choose another one.")
+        },
+    )
+    name = forms.CharField(
+        label=_("or a new static list named"),
+        required=False,
+        max_length=120,
+        error_messages={"max_length": _("Keep the name under 120 characters.")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["segment"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = (
+            Segment.objects.filter(kind=Segment.Kind.STATIC)
+            .only("pk", "name", "member_count")
+            .order_by(Lower("name"), "pk")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        segment, name = data.get("segment"), data.get("name", "")
+        if segment is None and not name:
+            raise ValidationError(
+                _("Choose one of your static lists, or type a name for a new one."),
+                code="no_list",
+            )
+        if segment is not None and name:
+            raise ValidationError(
+                _("Choose an existing list or type a name for a new one, not both."),
+                code="both",
+            )
+        if name and (
+            Segment.objects.annotate(lname=Lower("name"))
+            .filter(kind=Segment.Kind.STATIC, lname=name.lower())
+            .exists()
+        ):
+            self.add_error(
+                "name",
+                ValidationError(
+                    _(
+                        "A static list called “%(name)s” already exists: choose it from the "
+                        "lists, or type another name."
+                    ),
+                    code="taken",
+                    params={"name": name},
+                ),
+            )
+        return data

@@ -1,12 +1,15 @@
-"""Contact pages: the list (search, filters, keyset pages, CSV export) and one contact's
-record with its timeline and notes."""
+"""Contact pages: the list (search, filters, keyset pages, CSV export, adding everyone it
+shows to a static list) and one contact's record with its timeline and notes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -14,18 +17,23 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from growth.csv_stream import csv_response
 from growth.permissions import capability_required
 from growth.roles import Capability
 from leads import selectors
-from leads.forms_contacts import ContactFilterForm, NoteForm, TimelineFilterForm
+from leads.forms_contacts import AddToListForm, ContactFilterForm, NoteForm, TimelineFilterForm
 from leads.models import Contact
+from leads.selectors_segments import contact_count
 from leads.services.notes import note_add
+from leads.services.segments import static_list_fill_filtered
 
 view_contacts = capability_required(Capability.VIEW_CONTACTS)
+manage_segments = capability_required(Capability.MANAGE_SEGMENTS)
 
 DATE_FILTERS = ("created_from", "created_to", "seen_from", "seen_to")
 
@@ -110,6 +118,114 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = selectors.contact_export_rows(filters=form.filters(), sort=sort, descending=descending)
     # Column names stay English field names: they are what a CSV import reads back.
     return csv_response(filename="contacts.csv", header=selectors.EXPORT_COLUMNS, rows=rows)
+
+
+# --- Adding the listed contacts to a static list -------------------------------------------
+
+# The list's filters (not its sort or page): what the contacts to add are chosen by.
+FILTER_NAMES = tuple(name for name in ContactFilterForm.base_fields if name != "sort")
+# The filter form labels both date ranges' ends "to"; a summary needs to say of what.
+SUMMARY_LABELS = {
+    "created_to": gettext_lazy("Created to"),
+    "seen_to": gettext_lazy("Last seen to"),
+}
+
+
+def _filter_summary(form: ContactFilterForm) -> list[tuple[str, str]]:
+    """(label, value as the person chose it) of each filter that applies."""
+    summary = []
+    for name in FILTER_NAMES:
+        value = form.cleaned_data.get(name)
+        if not value:
+            continue
+        field = form.fields[name]
+        if isinstance(field, forms.ChoiceField):
+            value = dict(field.choices).get(value, value)  # type: ignore[arg-type]
+        elif isinstance(value, date):
+            value = value.isoformat()
+        summary.append((str(SUMMARY_LABELS.get(name, field.label)), str(value)))
+    return summary
+
+
+def _added_message(*, name: str, created: bool, added: int, already: int) -> str:
+    n = number_format(added, force_grouping=True)
+    if created:
+        return ngettext(
+            "Static list “%(name)s” created with %(n)s contact.",
+            "Static list “%(name)s” created with %(n)s contacts.",
+            added,
+        ) % {"name": name, "n": n}
+    message = ngettext(
+        "%(n)s contact added to “%(name)s”.", "%(n)s contacts added to “%(name)s”.", added
+    ) % {"name": name, "n": n}
+    if already:
+        message += " " + ngettext(
+            "%(n)s was in it already.", "%(n)s were in it already.", already
+        ) % {"n": number_format(already, force_grouping=True)}
+    return message
+
+
+@manage_segments
+@require_http_methods(["GET", "POST"])
+def contact_list_add(request: HttpRequest) -> HttpResponse:
+    """Everyone the list shows for its filters into a static list, existing or new.
+
+    GET with the list's query string asks which list; GET with the list chosen asks again,
+    with the count ("Add 1,234 contacts to “VIP prospects”?"); POST adds them, set-based,
+    and goes to the list. The filters travel as the list's own query parameters."""
+    data = request.POST if request.method == "POST" else request.GET
+    filter_form = ContactFilterForm(data)
+    filters = filter_form.filters()
+    chosen = "segment" in data or "name" in data
+    choice = AddToListForm(data if chosen else None)
+    if request.method == "POST" and choice.is_valid():
+        try:
+            result = static_list_fill_filtered(
+                filters=filters,
+                segment=choice.cleaned_data["segment"],
+                name=choice.cleaned_data["name"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            if getattr(error, "code", None) == "empty":
+                pass  # nobody matches (any more): the page says so in its own words
+            elif hasattr(error, "error_dict"):  # the new list's name, taken meanwhile
+                for field, errors in error.message_dict.items():
+                    for message in errors:
+                        choice.add_error(field if field in choice.fields else None, message)
+            else:
+                choice.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _added_message(
+                    name=result.segment.name,
+                    created=result.created,
+                    added=result.added,
+                    already=result.already,
+                ),
+            )
+            return redirect("segment_detail", pk=result.segment.pk)
+    count = contact_count(filters=filters)
+    valid = chosen and choice.is_valid()
+    confirm = request.method == "GET" and valid and count > 0
+    failed = request.method == "POST" or (chosen and not valid)
+    kept = [(name, value) for name in FILTER_NAMES if (value := data.get(name, ""))]
+    sort = [("sort", data["sort"])] if data.get("sort") else []
+    context: dict[str, Any] = {
+        "count": count,
+        "choice": choice,
+        "confirm": confirm,
+        "segment": choice.cleaned_data["segment"] if confirm else None,
+        "new_name": choice.cleaned_data["name"] if confirm else "",
+        "summary": _filter_summary(filter_form),
+        "kept": kept,
+        "filters_query": urlencode(kept),
+        "back_query": urlencode(kept + sort),
+    }
+    return render(
+        request, "leads/contacts/add_to_list.html", context, status=400 if failed else 200
+    )
 
 
 def _contact_or_404(pk: int) -> Contact:

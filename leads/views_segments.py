@@ -1,7 +1,7 @@
 """Segment pages: the list with growth, create/edit with the rule builder and its live
 count, the detail page (members with the contact list's filters, CSV export, enter/exit
-history, progress), static-list tools (CSV upload, bulk add from filters, remove), the
-personas list, and the panel on a contact's page."""
+history, progress), deleting after a confirmation, static-list tools (CSV upload, bulk add
+from filters, remove), the personas list, and the panel on a contact's page."""
 
 from __future__ import annotations
 
@@ -362,9 +362,22 @@ def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 
 @manage_segments
-@require_POST
+@require_http_methods(["GET", "POST"])
 def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first (members, journeys and segments that name it); POST deletes."""
     segment = _segment_or_404(pk)
+    if request.method == "GET":
+        if segment.kind == Segment.Kind.RFM:
+            messages.error(request, _("The shipped RFM segments cannot be deleted."))
+            return redirect("segment_detail", pk=segment.pk)
+        uses = services.segment_uses(segment=segment)
+        context = {
+            "segment": segment,
+            "dependants": services.segment_dependants(segment=segment),
+            "journeys": [use for use in uses if use.kind == "journey"],
+            "other_uses": [use for use in uses if use.kind != "journey"],
+        }
+        return render(request, "leads/segments/delete_confirm.html", context)
     try:
         services.segment_delete(segment=segment)
     except ValidationError as error:

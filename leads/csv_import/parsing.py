@@ -17,10 +17,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from leads.models import Contact, Identity
+from leads.models import Contact, Identity, LifecycleStage
 from leads.services.identity import normalise
 
 # Refused above this, before anything is read or written. A module constant so tests can
@@ -36,6 +37,9 @@ VALUE_SHOWN = 500  # characters of a bad value kept in its row error
 # Contact fields a column can fill, in the order the mapping select lists them.
 FIELDS = ("first_name", "last_name", "email", "phone", "country", "time_zone", "locale", "company")
 CONSENT_EMAIL = "consent_email"
+# Moves the contact to the stage the file names (recorded as a stage change caused by the
+# import). Never guessed: a column of that name is usually an old export of Growth's own.
+LIFECYCLE_STAGE = "lifecycle_stage"
 PROPERTY = "property:"  # "property:<column name>" keeps the value under that key
 IGNORE = "ignore"
 TARGET_LABELS: dict[str, Any] = {
@@ -48,6 +52,7 @@ TARGET_LABELS: dict[str, Any] = {
     "locale": gettext_lazy("Locale"),
     "company": gettext_lazy("Company"),
     CONSENT_EMAIL: gettext_lazy("E-mail consent (yes/no)"),
+    LIFECYCLE_STAGE: gettext_lazy("Lifecycle stage (moves the contact there)"),
 }
 CONSENT_VALUES = {
     "yes": "granted",
@@ -357,10 +362,11 @@ class Row:
     consent: str | None = None  # "granted" / "denied"
     consent_raw: str = ""
     properties: dict[str, str] = field(default_factory=dict)
+    stage: str | None = None  # a LifecycleStage value, when the row names one
 
 
 # How parse_row treats a column, decided once per plan rather than once per cell.
-_TEXT, _EMAIL, _PHONE, _COUNTRY, _TIME_ZONE, _CONSENT, _PROPERTY = range(7)
+_TEXT, _EMAIL, _PHONE, _COUNTRY, _TIME_ZONE, _CONSENT, _PROPERTY, _STAGE = range(8)
 _KINDS = {"email": _EMAIL, "phone": _PHONE, "country": _COUNTRY, "time_zone": _TIME_ZONE}
 
 
@@ -380,6 +386,11 @@ class Plan:
             )
         )
 
+    @property
+    def has_stage(self) -> bool:
+        """Whether a column moves contacts to a lifecycle stage."""
+        return any(target == LIFECYCLE_STAGE for _index, _column, target in self.columns)
+
     @cached_property
     def steps(self) -> tuple[tuple[int, str, int, str, int], ...]:
         """(position, column, kind, field or property key, max length) for parse_row."""
@@ -390,6 +401,8 @@ class Plan:
                 steps.append((index, column, _PROPERTY, target.removeprefix(PROPERTY), 0))
             elif target == CONSENT_EMAIL:
                 steps.append((index, column, _CONSENT, target, 0))
+            elif target == LIFECYCLE_STAGE:
+                steps.append((index, column, _STAGE, target, 0))
             else:
                 steps.append((index, column, _KINDS.get(target, _TEXT), target, limits[target]))
         return tuple(steps)
@@ -400,6 +413,28 @@ def _max_lengths() -> dict[str, int]:
     return {
         name: int(getattr(Contact._meta.get_field(name), "max_length", 0) or 0) for name in FIELDS
     }
+
+
+def _stage_key(value: str) -> str:
+    return re.sub(r"[\s_-]+", "_", value.strip().lower())
+
+
+@cache
+def _stage_names(language: str | None) -> dict[str, str]:
+    """A stage as a file may write it → its value: the value itself ("repeat_customer"), its
+    English label ("Repeat customer") and its label in the language of the import."""
+    names: dict[str, str] = {}
+    for stage in LifecycleStage:
+        names[_stage_key(stage.value)] = stage.value
+        with translation.override("en"):
+            names[_stage_key(str(stage.label))] = stage.value
+        names.setdefault(_stage_key(str(stage.label)), stage.value)
+    return names
+
+
+def stage_value(raw: str) -> str | None:
+    """The lifecycle stage a cell names, or None when it names none."""
+    return _stage_names(translation.get_language()).get(_stage_key(raw))
 
 
 @cache
@@ -470,6 +505,7 @@ def parse_row(plan: Plan, cells: list[str]) -> tuple[Row | None, list[Problem]]:
     properties: dict[str, str] = {}
     consent: str | None = None
     consent_raw = ""
+    stage: str | None = None
     problems: list[Problem] = []
     width = len(cells)
     for index, column, kind, key, limit in plan.steps:
@@ -486,6 +522,18 @@ def parse_row(plan: Plan, cells: list[str]) -> tuple[Row | None, list[Problem]]:
             if consent is None:
                 problems.append(
                     Problem(column, raw, _("consent must be yes, no, true, false, 1 or 0"))
+                )
+            continue
+        if kind == _STAGE:
+            stage = stage_value(raw)
+            if stage is None:
+                problems.append(
+                    Problem(
+                        column,
+                        raw[:VALUE_SHOWN],
+                        _("not a lifecycle stage; use one of %(stages)s")
+                        % {"stages": ", ".join(LifecycleStage.values)},
+                    )
                 )
             continue
         message: str | None = None
@@ -509,4 +557,4 @@ def parse_row(plan: Plan, cells: list[str]) -> tuple[Row | None, list[Problem]]:
         return None, [
             Problem("", "", _("needs an e-mail address or a phone number to match the contact"))
         ]
-    return Row(fields, consent, consent_raw, properties), []
+    return Row(fields, consent, consent_raw, properties, stage), []

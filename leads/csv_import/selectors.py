@@ -107,6 +107,8 @@ def import_preview(*, contact_import: ContactImport, mapping: dict[str, str]) ->
                 shown.append(row.properties.get(target.removeprefix(parsing.PROPERTY), ""))
             elif target == parsing.CONSENT_EMAIL:
                 shown.append(row.consent or "")
+            elif target == parsing.LIFECYCLE_STAGE:
+                shown.append(row.stage or "")
             else:
                 shown.append(row.fields.get(target, ""))
         rows.append(

@@ -3,9 +3,11 @@
 The load reads the stored file from `rows_done` on, validates rows in Python, and writes
 each chunk with set-based SQL in ONE transaction: the valid rows, deduplicated, are COPYed
 into a temporary table, matched to contacts through their identities, inserted or updated,
-their identities and e-mail consent written, and the import's counts and cursor moved. A
-worker killed mid-chunk therefore leaves the cursor at the last whole chunk, and the
-re-delivered task resumes there without doubling anything.
+their identities and e-mail consent written, the lifecycle stages a stage column names
+applied (each move a `StageChange` caused by the import, announced by `stage_changed` on
+commit), and the import's counts and cursor moved. A worker killed mid-chunk therefore
+leaves the cursor at the last whole chunk, and the re-delivered task resumes there without
+doubling anything.
 
 Speed (bench/README.md, scenario `csv-import`): nearly all of a chunk's time is the writes
 themselves (the rows and index entries of contacts, identities and consent, and the checks
@@ -37,8 +39,9 @@ from django.utils.translation import gettext as _
 
 from leads import signals
 from leads.csv_import import order_rows, parsing
-from leads.models import Consent, Contact, ContactImport, ImportRowError, Source
+from leads.models import Consent, Contact, ContactImport, ImportRowError, Source, StageChange
 from leads.services.identity import contact_resolve, contact_save_changes
+from leads.services.lifecycle import StageMove, stage_changes_apply
 from leads.services.orders import order_upsert
 from leads.services.reactions import batch_react
 
@@ -232,6 +235,7 @@ TMP_COLUMNS = (
     "consent",
     "consent_raw",
     "properties",
+    "stage",
 )
 CREATE_TMP = f"""
 CREATE TEMP TABLE tmp_import (
@@ -240,6 +244,7 @@ CREATE TEMP TABLE tmp_import (
     consent text,
     consent_raw text,
     properties jsonb,
+    stage text,
     contact_id bigint,
     is_new boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP
@@ -307,6 +312,12 @@ DELETE FROM tmp_import WHERE row_no IN (
         FROM tmp_import WHERE contact_id IS NOT NULL AND NOT is_new
     ) ranked WHERE n > 1
 )
+"""
+# The rows that name a stage, one per contact (duplicates were deleted above), file order.
+STAGE_ROWS = """
+SELECT contact_id, stage, row_no FROM tmp_import
+WHERE stage IS NOT NULL AND contact_id IS NOT NULL
+ORDER BY row_no
 """
 # Existing contacts: blank fields are filled, filled ones kept; existing properties win.
 # A contact the row adds nothing to is not written at all.
@@ -492,6 +503,7 @@ class _Loader(_FileCursor[_Chunk]):
         # Consent in the file speaks as of the upload: anything the contact said later wins.
         self.consent_at: datetime = contact_import.created_at
         self.source_id = _import_source().pk
+        self.filename = contact_import.filename
         self.insert_contacts = _insert_contacts_sql()
         self.sequence = _contact_id_sequence()
 
@@ -527,6 +539,7 @@ class _Loader(_FileCursor[_Chunk]):
                     row.consent,
                     row.consent_raw or None,
                     _json_object(row.properties) if row.properties else None,
+                    row.stage,
                 )
             elif problems:
                 failed += 1
@@ -582,6 +595,8 @@ class _Loader(_FileCursor[_Chunk]):
                 },
             )
             changed = cursor.fetchall()
+            if self.plan.has_stage:
+                self._move_stages(cursor)
             cursor.execute(
                 ADVANCE,
                 {"rows_done": start + batch.size, "import_id": self.import_id, **batch.counts},
@@ -598,6 +613,26 @@ class _Loader(_FileCursor[_Chunk]):
         # ones are, not at the next nightly recompute.
         batch_react(contact_ids=touched)
         return True
+
+    def _move_stages(self, cursor: Any) -> None:
+        """The stages the chunk's rows name, set-based: one read of the temporary table,
+        then `stage_changes_apply` moves them all at once (one statement), records each move
+        with the import as its cause and sends `stage_changed` on commit. A contact already
+        in the stage its row names is left alone; a row without a stage moves nobody."""
+        cursor.execute(STAGE_ROWS)
+        # The row first: a long file name is what the cause's 300 characters cut.
+        detail = _("row %(row)s of CSV import #%(id)s (%(file)s)")
+        names = {"id": self.import_id, "file": self.filename}
+        moves = [
+            StageMove(
+                contact_id=contact_id,
+                to_stage=stage,
+                cause_kind=StageChange.Cause.IMPORT,
+                detail=detail % {**names, "row": row_no},
+            )
+            for contact_id, stage, row_no in cursor.fetchall()
+        ]
+        stage_changes_apply(moves=moves)
 
 
 def _json_object(properties: dict[str, str]) -> str:

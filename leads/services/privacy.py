@@ -7,10 +7,12 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from leads.models import Contact, Event, PrivacyRequest, Session
+from leads.services.quality import ratings_erase
 
 
 def _rows(queryset: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -37,8 +39,22 @@ def contact_export_document(contact: Contact) -> dict[str, Any]:
             for o in contact.orders.prefetch_related("lines")
         ],
         "notes": list(contact.notes.values("body", "created_at")),
+        "lead_ratings": list(
+            contact.ratings.values("verdict", "reason", "note", "rated_at", "current")
+        ),
         "stage_changes": list(
             contact.stage_changes.values("from_stage", "to_stage", "at", "cause_kind", "reason")
+        ),
+        # Every stay, the closed ones too: which segments and lists held the person, when
+        # and how. One query (joined to the segment for its name and kind).
+        "segment_memberships": list(
+            contact.segment_memberships.order_by("entered_at", "pk").values(
+                "entered_at",
+                "exited_at",
+                "via",
+                segment_name=F("segment__name"),
+                segment_kind=F("segment__kind"),
+            )
         ),
     }
     return json.loads(json.dumps(document, cls=DjangoJSONEncoder))
@@ -64,6 +80,7 @@ def contact_erase(*, contact: Contact, origin: str, requested_by: Any = None) ->
     Event.objects.filter(contact=contact).update(properties={})
     # Stage history stays for the funnel; what people wrote about the person goes.
     contact.stage_changes.update(reason="", cause_detail="")
+    ratings_erase(contact_id=contact.pk)  # the verdict stays for the statistics, the note goes
     Session.objects.filter(contact=contact).update(
         landing_url="", referrer="", anonymous_id="", click_ids={}
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -734,6 +734,49 @@ def segment_delete(*, segment: Segment) -> None:
             )
 
 
+# --- What names a segment -------------------------------------------------------------------
+
+
+def segment_dependants(*, segment: Segment) -> list[Segment]:
+    """The dynamic segments whose rules name this one (deleting it flags them): one query."""
+    return [
+        s
+        for s in Segment.objects.filter(kind=Kind.DYNAMIC)
+        .only("pk", "name", "rules")
+        .order_by(Lower("name"), "pk")
+        if segment.pk in rules_referenced_segments(s.rules)
+    ]
+
+
+@dataclass(frozen=True)
+class SegmentUse:
+    """Something outside the segment rules that names a segment: a journey starting when
+    someone enters it, a condition testing it, … `kind` says what it is ("journey")."""
+
+    kind: str
+    name: str
+    url: str = ""
+
+
+SegmentUseFinder = Callable[[Segment], Iterable[SegmentUse]]
+_use_finders: list[SegmentUseFinder] = []
+
+
+def segment_uses_register(finder: SegmentUseFinder) -> SegmentUseFinder:
+    """Other apps (leads imports none of them) tell what of theirs names a segment, so the
+    delete confirmation can list it: register in `AppConfig.ready`, as receivers are
+    connected. Each finder answers in a fixed number of queries."""
+    if finder not in _use_finders:
+        _use_finders.append(finder)
+    return finder
+
+
+def segment_uses(*, segment: Segment) -> list[SegmentUse]:
+    """Everything registered finders know to name this segment, by kind, then name."""
+    uses = [use for finder in list(_use_finders) for use in finder(segment)]
+    return sorted(uses, key=lambda use: (use.kind, use.name.lower()))
+
+
 def segment_compute_restart(*, segment: Segment) -> None:
     """Start the full computation again (from the page, after a failure)."""
     if not segment.is_rule_based:
@@ -833,6 +876,45 @@ def static_list_add_filtered(*, segment: Segment, filters: Any, actor: Any = Non
     text, params = query.sql_with_params()
     with transaction.atomic():
         return _insert_members(segment, Sql(text, list(params)), SegmentMembership.Via.BULK, actor)
+
+
+@dataclass(frozen=True)
+class FilteredAdd:
+    """What adding the contact list's filtered contacts to a static list did."""
+
+    segment: Segment
+    created: bool  # the list was made for them
+    matched: int  # contacts the filters matched
+    added: int  # of those, the ones not in the list before
+
+    @property
+    def already(self) -> int:
+        """Matched contacts that were members already (counted once, not added again)."""
+        return max(self.matched - self.added, 0)
+
+
+def static_list_fill_filtered(
+    *, filters: Any, segment: Segment | None = None, name: str = "", actor: Any = None
+) -> FilteredAdd:
+    """Everyone the contact list shows for these filters into a static list: `segment`, or
+    a new static list called `name`, in one transaction with one INSERT … SELECT
+    (`static_list_add_filtered`). ValidationError when nothing matches (no list is made
+    then), when the list is not static, or when the new name is taken."""
+    from leads.selectors import contact_list
+
+    if segment is not None:
+        _static(segment)
+    with transaction.atomic():
+        matched = contact_list(filters=filters).count()
+        if not matched:
+            raise ValidationError(
+                _("No contact matches these filters, so there is nobody to add."), code="empty"
+            )
+        created = segment is None
+        if segment is None:
+            segment = segment_create(name=name, kind=Kind.STATIC, actor=actor)
+        added = static_list_add_filtered(segment=segment, filters=filters, actor=actor)
+    return FilteredAdd(segment=segment, created=created, matched=matched, added=len(added))
 
 
 def static_list_remove(
@@ -983,7 +1065,9 @@ __all__ = [
     "RFM_SEGMENTS",
     "Changes",
     "CsvResult",
+    "FilteredAdd",
     "SegmentConflict",
+    "SegmentUse",
     "rfm_apply",
     "rfm_install",
     "rfm_refresh",
@@ -991,13 +1075,17 @@ __all__ = [
     "segment_compute",
     "segment_create",
     "segment_delete",
+    "segment_dependants",
     "segment_refresh",
     "segment_update",
+    "segment_uses",
+    "segment_uses_register",
     "segments_evaluate",
     "segments_refresh_nightly",
     "segments_refresh_volatile",
     "static_list_add",
     "static_list_add_filtered",
+    "static_list_fill_filtered",
     "static_list_remove",
     "static_list_upload",
 ]

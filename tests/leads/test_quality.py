@@ -474,3 +474,20 @@ def test_garbled_suggestions_are_refused(client_as, lift_model, rule, says):
     assert 'class="message error"' in answer.content.decode()
     assert says in answer.content.decode()
     assert not ScoringRule.objects.filter(version__gt=1).exists()
+
+
+def test_an_erased_lead_keeps_its_verdict_without_the_note_and_exports_list_them(
+    user_with_role,
+):
+    from leads.services.privacy import contact_erase, contact_export_document
+
+    lead = ContactFactory()
+    lead_rate(
+        contact=lead, actor=user_with_role(Role.REP), verdict="bad", reason="other", note="rude"
+    )
+    exported = contact_export_document(lead)["lead_ratings"]
+    assert [(r["verdict"], r["reason"], r["note"]) for r in exported] == [("bad", "other", "rude")]
+
+    contact_erase(contact=lead, origin="test")
+    rating = LeadRating.objects.get(contact=lead)
+    assert (rating.verdict, rating.reason, rating.note) == ("bad", "other", "")

@@ -409,10 +409,8 @@ def test_static_list_by_hand(moves, django_capture_on_commit_callbacks):
     a, b = ContactFactory(), ContactFactory()
     gone = ContactFactory(erased_at=NOW)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.static_list_add(segment=fair, contact_ids=[a.pk, b.pk, gone.pk]) == [
-            a.pk,
-            b.pk,
-        ]
+        added = services.static_list_add(segment=fair, contact_ids=[a.pk, b.pk, gone.pk])
+        assert sorted(added) == [a.pk, b.pk]  # in the database's order
         assert services.static_list_add(segment=fair, contact_ids=[a.pk]) == []  # already in
         assert services.static_list_remove(segment=fair, contact_ids=[a.pk]) == [a.pk]
     assert members(fair) == {b.pk}
