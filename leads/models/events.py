@@ -56,7 +56,11 @@ class Event(models.Model):
         ]
         indexes = [
             models.Index(fields=["contact", "-occurred_at", "-id"], name="event_timeline"),
-            models.Index(fields=["name", "-occurred_at"], name="event_name_time"),
+            # Covering: "did event X n times in the last d days" counts per contact from the
+            # index alone (segment previews and membership at 1 M contacts / 20 M events).
+            models.Index(
+                fields=["name", "-occurred_at"], name="event_name_time_who", include=["contact"]
+            ),
             models.Index(fields=["-occurred_at"], name="event_time"),
         ]
 
