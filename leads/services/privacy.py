@@ -11,7 +11,7 @@ from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from leads.models import Contact, Event, PrivacyRequest, Session
+from leads.models import Contact, Event, LeadRating, PrivacyRequest, Session
 from leads.services.quality import ratings_erase
 
 
@@ -40,7 +40,9 @@ def contact_export_document(contact: Contact) -> dict[str, Any]:
         ],
         "notes": list(contact.notes.values("body", "created_at")),
         "lead_ratings": list(
-            contact.ratings.values("verdict", "reason", "note", "rated_at", "current")
+            LeadRating.objects.filter(contact=contact).values(
+                "verdict", "reason", "note", "rated_at", "current"
+            )
         ),
         "stage_changes": list(
             contact.stage_changes.values("from_stage", "to_stage", "at", "cause_kind", "reason")
