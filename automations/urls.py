@@ -1,8 +1,18 @@
 from django.urls import path
 
+from automations import views_templates as templates
 from growth.views import SectionView
 
 urlpatterns = [
     path("journeys/", SectionView.as_view(section_key="journeys"), name="journeys"),
-    path("message-templates/", SectionView.as_view(section_key="templates"), name="templates"),
+    path("message-templates/", templates.template_list, name="templates"),
+    path("message-templates/new/", templates.template_create, name="template_new"),
+    path("message-templates/sms-count/", templates.sms_count, name="template_sms_count"),
+    path("message-templates/<int:pk>/", templates.template_edit, name="template_edit"),
+    path(
+        "message-templates/<int:pk>/preview/", templates.template_preview, name="template_preview"
+    ),
+    path(
+        "message-templates/<int:pk>/test/", templates.template_test_send, name="template_test_send"
+    ),
 ]

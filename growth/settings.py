@@ -159,6 +159,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"expires": 600},
     },
+    # Messages due now go out within a second or two; SKIP LOCKED makes doubled beats harmless.
+    "deliveries-dispatch": {
+        "task": "automations.deliveries_dispatch",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
+    "deliveries-recover-stuck": {
+        "task": "automations.deliveries_recover_stuck",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
 }
 # How often a worker writes its heartbeat, and when /healthz calls it gone.
 WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0)
@@ -250,6 +261,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Providers ---------------------------------------------------------------------------
 
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Growth <growth@localhost>")
+# The shop as messages name and link it ({{ shop.name }}, {{ shop.url }} in templates).
+SHOP_NAME = env.str("SHOP_NAME", default="Demo Shop")
+SHOP_URL = env.str("SHOP_URL", default="http://127.0.0.1:8000/demo-shop/")
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
 SENDGRID_API_URL = env.str("SENDGRID_API_URL", default="https://api.sendgrid.com/v3/")
 ANYMAIL = {
@@ -269,6 +283,7 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+TWILIO_REQUESTS_TIMEOUT = env.float("TWILIO_REQUESTS_TIMEOUT", default=15.0)  # seconds
 
 # --- API ---------------------------------------------------------------------------------
 

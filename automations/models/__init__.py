@@ -1,0 +1,7 @@
+"""Tables of automations: deliveries and what decides whether and when they go out.
+Journeys, templates, surveys and discount codes are added by the parts that build them."""
+
+from automations.models.delivery import Delivery, SendingPolicy, Suppression
+from automations.models.templates import MessageTemplate, TemplateContent
+
+__all__ = ["Delivery", "MessageTemplate", "SendingPolicy", "Suppression", "TemplateContent"]

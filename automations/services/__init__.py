@@ -1,0 +1,1 @@
+"""Writes of automations (services for deliveries; journeys and templates to follow)."""

@@ -1,0 +1,37 @@
+"""Thin Celery tasks of automations: ids in, services do the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from growth.celery import Queue
+
+
+@shared_task(
+    name="automations.delivery_send",
+    ignore_result=True,
+    queue=Queue.MESSAGING,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def delivery_send_task(delivery_id: int) -> None:
+    """Idempotent: a redelivered task finds the delivery no longer queued and does nothing."""
+    from automations.services.deliveries import delivery_send
+
+    delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(name="automations.deliveries_dispatch", ignore_result=True, queue=Queue.MESSAGING)
+def deliveries_dispatch_task() -> None:
+    """Beat, every second: claim what is due, a batch at a time, until nothing is."""
+    from automations.services.deliveries import DISPATCH_BATCH, deliveries_dispatch
+
+    while len(deliveries_dispatch()) == DISPATCH_BATCH:
+        pass
+
+
+@shared_task(name="automations.deliveries_recover_stuck", ignore_result=True, queue=Queue.MESSAGING)
+def deliveries_recover_stuck_task() -> None:
+    from automations.services.deliveries import deliveries_recover_stuck
+
+    deliveries_recover_stuck()
