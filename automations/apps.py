@@ -7,6 +7,7 @@ class AutomationsConfig(AppConfig):
     verbose_name = _("Automations")
 
     def ready(self) -> None:
+        from automations import provider_events  # noqa: F401 (registers inbound handlers)
         from growth import navigation
         from growth.roles import Capability
 

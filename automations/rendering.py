@@ -20,6 +20,7 @@ from django.template.loader_tags import ExtendsNode, IncludeNode
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from automations.consent_links import preferences_url
 from automations.models import MessageTemplate, TemplateContent
 from leads.models import Contact
 
@@ -32,6 +33,8 @@ NAMES = {
     "recommendations": _("products bought by people who bought what the contact bought"),
     "discount_code": _("the contact's discount code, when the message comes with one"),
     "shop": _("your shop: name, url"),
+    "unsubscribe_url": _("the contact's one-click page to stop marketing e-mails"),
+    "preferences_url": _("the contact's page to choose which messages they get"),
 }
 PRODUCTS_SHOWN = 3
 
@@ -211,6 +214,8 @@ def message_context(contact: Contact, *, discount_code: str = "") -> dict[str, A
         "recommendations": recommended,
         "discount_code": discount_code,
         "shop": {"name": settings.SHOP_NAME, "url": settings.SHOP_URL},
+        "unsubscribe_url": preferences_url(contact.pk),
+        "preferences_url": preferences_url(contact.pk),
     }
 
 
@@ -249,6 +254,8 @@ def sample_context() -> dict[str, Any]:
         "recommendations": [{**product, "name": "Merino Socks", "price": Decimal("14.00")}],
         "discount_code": "SAMPLE-10",
         "shop": {"name": settings.SHOP_NAME, "url": settings.SHOP_URL},
+        "unsubscribe_url": settings.PUBLIC_URL + "/u/sample/",
+        "preferences_url": settings.PUBLIC_URL + "/u/sample/",
     }
 
 

@@ -1,9 +1,19 @@
 from django.urls import path
 
+from automations import views_consent, webhooks
 from automations import views_templates as templates
 from growth.views import SectionView
 
 urlpatterns = [
+    path("u/<str:token>/", views_consent.preferences, name="preferences"),
+    path(
+        "u/<str:token>/one-click/",
+        views_consent.unsubscribe_one_click,
+        name="unsubscribe_one_click",
+    ),
+    path("webhooks/sendgrid/events/", webhooks.sendgrid_events, name="webhook_sendgrid_events"),
+    path("webhooks/twilio/status/", webhooks.twilio_status, name="webhook_twilio_status"),
+    path("webhooks/twilio/inbound/", webhooks.twilio_inbound, name="webhook_twilio_inbound"),
     path("journeys/", SectionView.as_view(section_key="journeys"), name="journeys"),
     path("message-templates/", templates.template_list, name="templates"),
     path("message-templates/new/", templates.template_create, name="template_new"),

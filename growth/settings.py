@@ -261,6 +261,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Providers ---------------------------------------------------------------------------
 
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Growth <growth@localhost>")
+# Where people and providers reach this Growth (links in messages, Twilio callbacks and
+# their signatures): the public scheme and host, without a trailing slash.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The shop as messages name and link it ({{ shop.name }}, {{ shop.url }} in templates).
 SHOP_NAME = env.str("SHOP_NAME", default="Demo Shop")
 SHOP_URL = env.str("SHOP_URL", default="http://127.0.0.1:8000/demo-shop/")
@@ -284,6 +287,11 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 TWILIO_REQUESTS_TIMEOUT = env.float("TWILIO_REQUESTS_TIMEOUT", default=15.0)  # seconds
+# The answer to an SMS "HELP" (carriers require one).
+SMS_HELP_TEXT = env.str(
+    "SMS_HELP_TEXT",
+    default="Demo Shop: order and offer messages. Reply STOP to unsubscribe, START to resubscribe.",
+)
 
 # --- API ---------------------------------------------------------------------------------
 

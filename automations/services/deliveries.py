@@ -14,11 +14,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from automations import providers
+from automations.consent_links import unsubscribe_headers
 from automations.limiter import Verdict, limiter_check, policy
 from automations.models import Delivery, Suppression
 from automations.models.delivery import Channel, Purpose
@@ -193,8 +196,14 @@ def _provider_call(delivery: Delivery) -> providers.ProviderResult:
             html=delivery.body_html or None,
             key=delivery.key,
             tags=delivery.tags or None,
+            headers=unsubscribe_headers(delivery),
         )
-    return providers.sms_send(to=delivery.to_address, body=delivery.body_text, key=delivery.key)
+    return providers.sms_send(
+        to=delivery.to_address,
+        body=delivery.body_text,
+        key=delivery.key,
+        status_callback=settings.PUBLIC_URL + reverse("webhook_twilio_status"),
+    )
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery | None:

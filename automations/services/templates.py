@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from automations.models import MessageTemplate, TemplateContent
-from automations.models.delivery import Channel
+from automations.models.delivery import Channel, Purpose
 from automations.rendering import TemplateProblem, message_render, sample_context
 from automations.sms_segments import gsm7_segments
 
@@ -24,7 +24,7 @@ class EditConflict(Exception):
         self.current = current
 
 
-def content_clean(channel: str, parts: dict[str, str]) -> dict[str, str]:
+def content_clean(channel: str, parts: dict[str, str], purpose: str = "") -> dict[str, str]:
     """The parts of one language, checked; ValidationError keyed by part."""
     parts = {p: (parts.get(p) or "").strip() for p in PARTS}
     errors: dict[str, list[str]] = {}
@@ -37,6 +37,15 @@ def content_clean(channel: str, parts: dict[str, str]) -> dict[str, str]:
             errors["subject"] = [_("An e-mail needs a subject.")]
         if not parts["html"] and not parts["text"]:
             errors["html"] = [_("Write the HTML part, the text part, or both.")]
+        elif purpose == Purpose.MARKETING:
+            for part in ("html", "text"):
+                if parts[part] and "unsubscribe_url" not in parts[part]:
+                    errors[part] = [
+                        _(
+                            "A marketing e-mail must let people unsubscribe: add a link to "
+                            "{{ unsubscribe_url }}."
+                        )
+                    ]
     for part, source in parts.items():
         if part in errors or not source:
             continue
@@ -74,7 +83,7 @@ def template_create(
     description: str = "",
     parts: dict[str, str],
 ) -> MessageTemplate:
-    cleaned = content_clean(channel, parts)
+    cleaned = content_clean(channel, parts, purpose)
     if MessageTemplate.objects.filter(name__iexact=name.strip()).exists():
         raise ValidationError({"name": [_("A template with this name exists already.")]})
     template = MessageTemplate.objects.create(
@@ -104,7 +113,7 @@ def template_update(
     current = MessageTemplate.objects.select_for_update().get(pk=template.pk)
     if current.version != version:
         raise EditConflict(current)
-    cleaned = content_clean(current.channel, parts)
+    cleaned = content_clean(current.channel, parts, fields.get("purpose", current.purpose))
     name = fields.get("name", current.name).strip()
     if MessageTemplate.objects.filter(name__iexact=name).exclude(pk=current.pk).exists():
         raise ValidationError({"name": [_("A template with this name exists already.")]})

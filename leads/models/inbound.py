@@ -16,6 +16,9 @@ class Source(models.Model):
         SHOPIFY = "shopify", _("Shopify")
         WOOCOMMERCE = "woocommerce", _("WooCommerce")
         IMPORT = "import", _("CSV import")
+        # Message providers' callbacks (delivery events, replies, STOP keywords).
+        SENDGRID = "sendgrid", _("SendGrid events")
+        TWILIO = "twilio", _("Twilio callbacks")
 
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)

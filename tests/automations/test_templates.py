@@ -52,8 +52,11 @@ def test_loop_and_with_variables_are_known_inside_their_block():
         template_compile("{% for p in recommendations %}{% endfor %}{{ p.name }}", html=True)
 
 
+UNSUBSCRIBE = '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'
+
+
 def email(**parts: str) -> dict[str, str]:
-    return {"subject": "Hi {{ contact.first_name }}", "html": "<p>Hello</p>", **parts}
+    return {"subject": "Hi {{ contact.first_name }}", "html": f"<p>Hello</p>{UNSUBSCRIBE}", **parts}
 
 
 def test_saving_names_the_part_and_line_that_is_wrong():
@@ -64,7 +67,9 @@ def test_saving_names_the_part_and_line_that_is_wrong():
             channel="email",
             purpose="marketing",
             default_locale="en",
-            parts=email(html="<p>ok</p>\n<p>{{ contact.first_name|bad }}</p>", subject=""),
+            parts=email(
+                html="<p>ok</p>\n<p>{{ contact.first_name|bad }}</p>" + UNSUBSCRIBE, subject=""
+            ),
         )
     errors = refused.value.message_dict
     assert "subject" in errors and "html" in errors
@@ -197,7 +202,7 @@ def test_a_marketer_creates_edits_previews_and_test_sends(client_as):
             "default_locale": "en",
             "locale": "en",
             "subject": "{{ contact.first_name }}, your cart",
-            "html": "<p>Hi {{ contact.first_name }}</p><script>alert(1)</script>",
+            "html": "<p>Hi {{ contact.first_name }}</p><script>alert(1)</script>" + UNSUBSCRIBE,
         },
     )
     template = MessageTemplate.objects.get()
@@ -271,3 +276,25 @@ def test_values_are_escaped_in_html_and_left_alone_in_text_and_sms():
     )
     assert rendered.html == "<p>&lt;b&gt;Bo&lt;/b&gt; &amp; Co</p>"
     assert rendered.text == "<b>Bo</b> & Co"
+
+
+def test_a_marketing_email_without_an_unsubscribe_link_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        template_create(
+            actor=None,
+            name="News",
+            channel="email",
+            purpose="marketing",
+            default_locale="en",
+            parts={"subject": "News", "html": "<p>Hi</p>", "text": "Hi {{ unsubscribe_url }}"},
+        )
+    assert "unsubscribe" in refused.value.message_dict["html"][0]
+    assert "text" not in refused.value.message_dict
+    template_create(  # an order confirmation needs none
+        actor=None,
+        name="Order confirmation",
+        channel="email",
+        purpose="transactional",
+        default_locale="en",
+        parts={"subject": "Thanks", "html": "<p>Hi</p>"},
+    )

@@ -1,0 +1,222 @@
+"""What providers tell us, processed from the raw inbound store: delivery and engagement
+events update the delivery; hard bounces and complaints suppress the address; unsubscribes,
+complaints and STOP keywords withdraw consent, effective for the next send."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from anymail.signals import EventType
+from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from automations.models import Delivery, Suppression
+from automations.models.delivery import Channel, Purpose
+from automations.services.deliveries import delivery_schedule, suppression_add
+from leads.models import Consent, Contact, InboundDelivery, Source
+from leads.services.consent import consent_set
+from leads.services.identity import normalise
+from leads.services.inbound import handles
+
+log = logging.getLogger(__name__)
+
+S = Delivery.Status
+# A later event never takes a delivery back: opened stays opened when "delivered" arrives late.
+PROGRESS: dict[str, int] = {S.SENDING: 0, S.SENT: 1, S.DELIVERED: 2, S.OPENED: 3, S.CLICKED: 4}
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+START_WORDS = {"START", "UNSTOP"}
+HELP_WORDS = {"HELP"}
+# Twilio error codes: the number is not a mobile that can be reached / the person said STOP.
+TWILIO_INVALID = {"21211", "21614", "30005", "30006"}
+TWILIO_OPTED_OUT = "21610"
+
+# anymail's parser for SendGrid's event format, without the view's settings checks.
+_sendgrid = SendGridTrackingWebhookView.__new__(SendGridTrackingWebhookView)
+
+
+def _find(key: str | None, message_id: str | None) -> Delivery | None:
+    if not key and not message_id:
+        return None
+    query = Q(key=key) if key else Q(provider_message_id=message_id)
+    return (
+        Delivery.objects.select_for_update(of=("self",))
+        .filter(query)
+        .select_related("contact")
+        .first()
+    )
+
+
+def _advance(delivery: Delivery, status: str, at: datetime | None, stamp: str | None) -> list[str]:
+    fields = []
+    if stamp and getattr(delivery, stamp) is None:
+        setattr(delivery, stamp, at or timezone.now())
+        fields.append(stamp)
+    if delivery.status in PROGRESS and PROGRESS[delivery.status] < PROGRESS[status]:
+        delivery.status = status
+        fields.append("status")
+    return fields
+
+
+def _withdraw(
+    contact: Contact | None, channel: str, source: str, at: datetime, proof: dict[str, Any]
+) -> None:
+    if contact is not None:
+        consent_set(
+            contact=contact,
+            channel=channel,
+            status=Consent.Status.DENIED,
+            source=source,
+            at=at,
+            proof=proof,
+        )
+
+
+def _apply_email_event(event: Any) -> None:
+    metadata = event.metadata or {}
+    delivery = _find(metadata.get("growth-key"), event.message_id)
+    if delivery is None:
+        log.info("sendgrid event for an unknown message: %s", event.message_id)
+        return
+    at = event.timestamp or timezone.now()
+    kind = event.event_type
+    fields: list[str] = []
+    proof = {"provider": "sendgrid", "event_id": event.event_id, "delivery": delivery.key}
+    if kind == EventType.DELIVERED:
+        fields = _advance(delivery, S.DELIVERED, at, "delivered_at")
+    elif kind == EventType.OPENED:
+        fields = _advance(delivery, S.OPENED, at, "opened_at")
+    elif kind == EventType.CLICKED:
+        fields = _advance(delivery, S.CLICKED, at, "clicked_at")
+    elif kind == EventType.BOUNCED:
+        delivery.status, delivery.reason = S.BOUNCED, event.mta_response or _("Bounced.")
+        fields = ["status", "reason"]
+        # SendGrid's "blocked" is temporary (a reputation or content block), "bounce" is not.
+        if (event.esp_event or {}).get("type", "bounce") == "bounce":
+            suppression_add(
+                channel=Channel.EMAIL,
+                address=delivery.to_address,
+                reason=Suppression.Reason.HARD_BOUNCE,
+                detail=event.mta_response or "",
+            )
+    elif kind == EventType.REJECTED:
+        delivery.status = S.FAILED
+        delivery.reason = _("The provider dropped it: %(why)s") % {
+            "why": event.reject_reason or event.mta_response or "?"
+        }
+        fields = ["status", "reason"]
+    elif kind == EventType.COMPLAINED:
+        delivery.status = S.COMPLAINED
+        fields = ["status"]
+        suppression_add(
+            channel=Channel.EMAIL,
+            address=delivery.to_address,
+            reason=Suppression.Reason.COMPLAINT,
+            detail=_("Marked as spam on %(day)s") % {"day": at.date().isoformat()},
+        )
+        _withdraw(delivery.contact, Channel.EMAIL, "sendgrid:spamreport", at, proof)
+    elif kind == EventType.UNSUBSCRIBED:
+        delivery.status = S.UNSUBSCRIBED
+        fields = ["status"]
+        _withdraw(delivery.contact, Channel.EMAIL, "sendgrid:unsubscribe", at, proof)
+    if fields:
+        delivery.save(update_fields=[*set(fields), "updated_at"])
+
+
+@handles(Source.Kind.SENDGRID, "events")
+def sendgrid_events(inbound: InboundDelivery) -> bool:
+    import json
+
+    for raw in json.loads(bytes(inbound.body)):
+        if isinstance(raw, dict) and "event" in raw:
+            _apply_email_event(_sendgrid.esp_to_anymail_event(raw))
+    return True
+
+
+def _form(inbound: InboundDelivery) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(bytes(inbound.body).decode()).items() if v}
+
+
+@handles(Source.Kind.TWILIO, "status")
+def twilio_status(inbound: InboundDelivery) -> bool:
+    form = _form(inbound)
+    delivery = _find(None, form.get("MessageSid"))
+    if delivery is None:
+        return False  # not one of ours (another app on the same number)
+    status, code = form.get("MessageStatus", ""), form.get("ErrorCode", "")
+    fields: list[str] = []
+    if status == "delivered":
+        fields = _advance(delivery, S.DELIVERED, timezone.now(), "delivered_at")
+    elif status in {"undelivered", "failed"}:
+        delivery.status = S.FAILED
+        delivery.reason = _("Twilio could not deliver it (error %(code)s).") % {"code": code or "?"}
+        fields = ["status", "reason"]
+        if code in TWILIO_INVALID:
+            suppression_add(
+                channel=Channel.SMS,
+                address=delivery.to_address,
+                reason=Suppression.Reason.INVALID,
+                detail=f"Twilio error {code}",
+            )
+        elif code == TWILIO_OPTED_OUT:
+            _withdraw(
+                delivery.contact,
+                Channel.SMS,
+                "twilio:21610",
+                timezone.now(),
+                {"provider": "twilio", "sid": form.get("MessageSid")},
+            )
+    if fields:
+        delivery.save(update_fields=[*set(fields), "updated_at"])
+    return True
+
+
+def _contacts_with_phone(phone: str) -> list[Contact]:
+    value = normalise("phone", phone)
+    return list(
+        Contact.objects.filter(
+            Q(identities__kind="phone", identities__value=value) | Q(phone=value),
+            merged_into__isnull=True,
+        ).distinct()
+    )
+
+
+@handles(Source.Kind.TWILIO, "inbound")
+def twilio_inbound(inbound: InboundDelivery) -> bool:
+    """STOP and its synonyms opt the sender out of SMS, START opts back in, HELP is
+    answered; anything else is a reply (the cadences issue ends enrollments on it)."""
+    form = _form(inbound)
+    word = form.get("Body", "").strip().upper().rstrip(".!")
+    contacts = _contacts_with_phone(form.get("From", ""))
+    at = inbound.received_at or datetime.now(UTC)
+    proof = {"provider": "twilio", "sid": form.get("MessageSid"), "body": form.get("Body", "")}
+    if word in STOP_WORDS or word in START_WORDS:
+        status = Consent.Status.DENIED if word in STOP_WORDS else Consent.Status.GRANTED
+        for contact in contacts:
+            consent_set(
+                contact=contact,
+                channel=Channel.SMS,
+                status=status,
+                source=f"sms:{word.lower()}",
+                at=at,
+                proof=proof,
+            )
+        return bool(contacts)
+    if word in HELP_WORDS:
+        delivery_schedule(
+            key=f"sms-help:{form.get('MessageSid')}",
+            contact=contacts[0] if contacts else None,
+            channel=Channel.SMS,
+            purpose=Purpose.TRANSACTIONAL,
+            due_at=timezone.now(),
+            text=settings.SMS_HELP_TEXT,
+            origin="sms-help",
+            to_address=form.get("From", ""),
+        )
+        return True
+    return False  # a reply: kept in the inbound store, read by cadences (reply detection)
