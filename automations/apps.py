@@ -7,7 +7,10 @@ class AutomationsConfig(AppConfig):
     verbose_name = _("Automations")
 
     def ready(self) -> None:
-        from automations import provider_events  # noqa: F401 (registers inbound handlers)
+        from automations import (  # noqa: F401 (inbound handlers, signal receivers)
+            provider_events,
+            receivers,
+        )
         from growth import navigation
         from growth.roles import Capability
 

@@ -35,3 +35,33 @@ def deliveries_recover_stuck_task() -> None:
     from automations.services.deliveries import deliveries_recover_stuck
 
     deliveries_recover_stuck()
+
+
+@shared_task(name="automations.journeys_dispatch", ignore_result=True, queue=Queue.MESSAGING)
+def journeys_dispatch_task() -> None:
+    """Beat, every second, and kicked when runs start: advance every due run."""
+    from automations.journeys.engine import DISPATCH_BATCH, runs_dispatch
+
+    while len(runs_dispatch()) == DISPATCH_BATCH:
+        pass
+
+
+@shared_task(name="automations.journeys_on_events", ignore_result=True, queue=Queue.MESSAGING)
+def journeys_on_events_task(event_ids: list[int]) -> None:
+    from automations.journeys.engine import journeys_on_events
+
+    journeys_on_events(event_ids=event_ids)
+
+
+@shared_task(name="automations.journeys_on_segment", ignore_result=True, queue=Queue.MESSAGING)
+def journeys_on_segment_task(segment_id: int, contact_ids: list[int], entered: bool) -> None:
+    from automations.journeys.engine import journeys_on_segment
+
+    journeys_on_segment(segment_id=segment_id, contact_ids=contact_ids, entered=entered)
+
+
+@shared_task(name="automations.journeys_on_stage", ignore_result=True, queue=Queue.MESSAGING)
+def journeys_on_stage_task(contact_id: int, to_stage: str, change_id: int) -> None:
+    from automations.journeys.engine import journeys_on_stage
+
+    journeys_on_stage(contact_id=contact_id, to_stage=to_stage, change_id=change_id)

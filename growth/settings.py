@@ -165,6 +165,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 1.0,
         "options": {"expires": 5},
     },
+    # Journey runs whose wait is over; runs that just started are kicked at once too.
+    "journeys-dispatch": {
+        "task": "automations.journeys_dispatch",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
     "deliveries-recover-stuck": {
         "task": "automations.deliveries_recover_stuck",
         "schedule": 300.0,

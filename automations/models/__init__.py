@@ -2,6 +2,17 @@
 Journeys, templates, surveys and discount codes are added by the parts that build them."""
 
 from automations.models.delivery import Delivery, SendingPolicy, Suppression
+from automations.models.journeys import Journey, JourneyRun, JourneyVersion, RunStep
 from automations.models.templates import MessageTemplate, TemplateContent
 
-__all__ = ["Delivery", "MessageTemplate", "SendingPolicy", "Suppression", "TemplateContent"]
+__all__ = [
+    "Delivery",
+    "Journey",
+    "JourneyRun",
+    "JourneyVersion",
+    "MessageTemplate",
+    "RunStep",
+    "SendingPolicy",
+    "Suppression",
+    "TemplateContent",
+]

@@ -68,6 +68,7 @@ class StageChange(models.Model):
         IMPORT = "import", _("import")
         WINDOW = "window", _("inactivity window")
         MERGE = "merge", _("contact merge")
+        AUTOMATION = "journey", _("journey")
 
     contact = models.ForeignKey(
         "leads.Contact", on_delete=models.CASCADE, related_name="stage_changes"

@@ -94,6 +94,7 @@ class SegmentMembership(models.Model):
         CSV = "csv", _("CSV upload")
         RFM = "rfm", _("RFM scores")
         MERGE = "merge", _("contact merge")
+        AUTOMATION = "journey", _("added by a journey")
 
     # No index of its own: (segment, -entered_at) and the unique open rows cover it.
     segment = models.ForeignKey(

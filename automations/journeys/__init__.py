@@ -1,0 +1,1 @@
+"""Trigger journeys: the graph, entering contacts, and running them."""

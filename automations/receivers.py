@@ -1,0 +1,66 @@
+"""automations listens to the domain signals of leads (sent on commit, ids only) and hands
+the work to its workers. A signal no live journey listens to costs no task: the trigger
+lookup is cached for a few seconds per process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from leads import signals
+
+
+def _listening(kind: str) -> bool:
+    from automations.journeys.engine import live_versions
+
+    return any(v.trigger_kind == kind for v in live_versions())
+
+
+def _anything_live() -> bool:
+    from automations.journeys.engine import live_versions
+
+    return bool(live_versions())
+
+
+@receiver(signals.events_recorded)
+def _events_recorded(sender: Any, contact_ids: list[int], event_ids: list[int], **kw: Any) -> None:
+    # Any live journey may care: event triggers, goals, and runs waiting for an event.
+    from automations.tasks import journeys_on_events_task
+
+    if _anything_live() or _runs_wait_for_events():
+        journeys_on_events_task.delay(list(event_ids))
+
+
+def _runs_wait_for_events() -> bool:
+    from automations.models import JourneyRun
+
+    return (
+        JourneyRun.objects.filter(status=JourneyRun.Status.WAITING).exclude(waiting_for="").exists()
+    )
+
+
+@receiver(signals.segment_entered)
+def _segment_entered(sender: Any, segment_id: int, contact_ids: list[int], **kw: Any) -> None:
+    from automations.tasks import journeys_on_segment_task
+
+    if _listening("segment_entered"):
+        journeys_on_segment_task.delay(segment_id, list(contact_ids), True)
+
+
+@receiver(signals.segment_exited)
+def _segment_exited(sender: Any, segment_id: int, contact_ids: list[int], **kw: Any) -> None:
+    from automations.tasks import journeys_on_segment_task
+
+    if _listening("segment_exited"):
+        journeys_on_segment_task.delay(segment_id, list(contact_ids), False)
+
+
+@receiver(signals.stage_changed)
+def _stage_changed(
+    sender: Any, contact_id: int, from_stage: str, to_stage: str, change_id: int, **kw: Any
+) -> None:
+    from automations.tasks import journeys_on_stage_task
+
+    if _listening("stage_changed"):
+        journeys_on_stage_task.delay(contact_id, to_stage, change_id)
