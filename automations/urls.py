@@ -1,6 +1,6 @@
 from django.urls import path
 
-from automations import views_consent, webhooks
+from automations import views_consent, views_dryrun, webhooks
 from automations import views_templates as templates
 from growth.views import SectionView
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("webhooks/twilio/status/", webhooks.twilio_status, name="webhook_twilio_status"),
     path("webhooks/twilio/inbound/", webhooks.twilio_inbound, name="webhook_twilio_inbound"),
     path("journeys/", SectionView.as_view(section_key="journeys"), name="journeys"),
+    path(
+        "journeys/<int:pk>/dry-run/",
+        views_dryrun.journey_dry_run_page,
+        name="journey_dry_run",
+    ),
     path("message-templates/", templates.template_list, name="templates"),
     path("message-templates/new/", templates.template_create, name="template_new"),
     path("message-templates/sms-count/", templates.sms_count, name="template_sms_count"),

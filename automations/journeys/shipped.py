@@ -1,0 +1,327 @@
+"""Journeys Growth ships: the flows of the seed articles, as drafts a marketer installs,
+edits and publishes. Installing one also writes the message templates it sends (once: a
+template of that name already there is used as it is)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from automations.models import Journey, MessageTemplate, TemplateContent
+from automations.models.delivery import Channel, Purpose
+
+UNSUBSCRIBE = (
+    '<p style="font-size:12px;color:#777">{{ shop.name }} · '
+    '<a href="{{ preferences_url }}">Preferences</a> · '
+    '<a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+)
+PRODUCTS = (
+    '{% for p in recommendations %}<p><a href="{{ p.url }}">{{ p.name }}</a>'
+    "{% if p.price %} · {{ p.price }} {{ p.currency }}{% endif %}</p>{% endfor %}"
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    name: str
+    channel: str
+    purpose: str
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Shipped:
+    key: str
+    name: str
+    description: Any
+    nodes: list[dict[str, Any]]
+    edges: list[tuple[str, str, str]]
+    messages: list[Message] = field(default_factory=list)
+    reentry: str = Journey.Reentry.PER_DAYS
+    reentry_days: int | None = 30
+
+
+def _n(node_id: str, kind: str, x: int, y: int, /, **config: Any) -> dict[str, Any]:
+    return {"id": node_id, "type": kind, "config": config, "x": x, "y": y}
+
+
+CART_SMS = Message(
+    "Cart reminder (SMS)",
+    Channel.SMS,
+    Purpose.MARKETING,
+    text="{{ shop.name }}: your cart is waiting, {{ contact.first_name|default:'there' }}. "
+    "{{ shop.url }} Reply STOP to opt out.",
+)
+CART_EMAIL = Message(
+    "Cart reminder (e-mail)",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="{{ contact.first_name|default:'Hi' }}, you left something behind",
+    html="<p>Hi {{ contact.first_name|default:'there' }},</p>"
+    "<p>Your cart at {{ shop.name }} is still waiting.</p>"
+    '<p><a href="{{ shop.url }}">Back to your cart</a></p>' + UNSUBSCRIBE,
+)
+REVIEW = Message(
+    "Review request",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="What did you think, {{ contact.first_name|default:'there' }}?",
+    html="<p>Hi {{ contact.first_name|default:'there' }},</p><p>You had a look at "
+    "{% for p in viewed_products %}{% if forloop.first %}{{ p.name }}{% endif %}{% endfor %}"
+    ". Other customers' reviews may help you decide.</p>" + UNSUBSCRIBE,
+)
+SECOND_CHANCE = Message(
+    "Still thinking (10 % off)",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="10 % off, just for you",
+    html="<p>Still thinking it over? Here is 10 % off your order"
+    "{% if discount_code %} with the code <strong>{{ discount_code }}</strong>{% endif %}.</p>"
+    + UNSUBSCRIBE,
+)
+BROWSE = Message(
+    "Browse abandonment",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="Still looking, {{ contact.first_name|default:'there' }}?",
+    html="<p>These caught your eye:</p>"
+    '{% for p in viewed_products %}<p><a href="{{ p.url }}">{{ p.name }}</a></p>{% endfor %}'
+    + UNSUBSCRIBE,
+)
+THANKS = Message(
+    "Thank you for your order",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="Welcome to {{ shop.name }}, {{ contact.first_name|default:'friend' }}",
+    html="<p>Thank you for your order {{ last_order.number }}! Here is how to get the most "
+    "out of it.</p>" + UNSUBSCRIBE,
+)
+CROSS_SELL = Message(
+    "You may also like",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="Picked for you, {{ contact.first_name|default:'there' }}",
+    html="<p>Customers who bought what you bought also liked:</p>" + PRODUCTS + UNSUBSCRIBE,
+)
+WELCOME = [
+    Message(
+        f"Welcome {n}",
+        Channel.EMAIL,
+        Purpose.MARKETING,
+        subject=subject,
+        html=f"<p>{body}</p>" + UNSUBSCRIBE,
+    )
+    for n, subject, body in [
+        (1, "Welcome to {{ shop.name }}", "Thanks for subscribing! Here is what we are about."),
+        (2, "Our best sellers", "The products our customers love most."),
+        (3, "A welcome gift", "Your first order ships free this week."),
+    ]
+]
+WIN_BACK = Message(
+    "We miss you",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="We miss you, {{ contact.first_name|default:'friend' }}",
+    html="<p>It has been a while. Here is what is new at {{ shop.name }}:</p>"
+    + PRODUCTS
+    + UNSUBSCRIBE,
+)
+ORDER_CONFIRMATION = Message(
+    "Order confirmation",
+    Channel.EMAIL,
+    Purpose.TRANSACTIONAL,
+    subject="Order {{ last_order.number }} confirmed",
+    html="<p>Thank you, {{ contact.first_name|default:'there' }}! We received order "
+    "{{ last_order.number }} ({{ last_order.total }} {{ last_order.currency }}):</p>"
+    "<ul>{% for line in last_order.lines %}<li>{{ line.quantity }} &times; {{ line.name }}</li>"
+    "{% endfor %}</ul>",
+)
+SHIPPING = Message(
+    "Shipping notice",
+    Channel.EMAIL,
+    Purpose.TRANSACTIONAL,
+    subject="Order {{ last_order.number }} is on its way",
+    html="<p>Good news: order {{ last_order.number }} has shipped.</p>",
+)
+
+SHIPPED: list[Shipped] = [
+    Shipped(
+        "abandoned_cart",
+        "Abandoned cart",
+        _(
+            "Checkout started, no order within an hour: an SMS to those who allow it, else an e-mail."
+        ),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Checkout Started"),
+            _n("w", "wait", 40, 160, hours=1),
+            _n("c", "condition", 40, 280, kind="consent", channel="sms"),
+            _n("sms", "send_sms", 260, 400, template="Cart reminder (SMS)"),
+            _n("mail", "send_email", -180, 400, template="Cart reminder (e-mail)"),
+            _n("goal", "goal", 480, 40, event="Order Completed"),
+        ],
+        [("t", "w", "next"), ("w", "c", "next"), ("c", "sms", "yes"), ("c", "mail", "no")],
+        [CART_SMS, CART_EMAIL],
+        reentry_days=7,
+    ),
+    Shipped(
+        "review_request",
+        "Review request",
+        _(
+            "Viewed a product, no purchase in 24 hours: a review request; none after 3 more days: 10 % off."
+        ),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Product Viewed"),
+            _n("tag", "update_property", 40, 150, property="viewed_product", tag=True),
+            _n("w1", "wait_event", 40, 260, event="Order Completed", hours=24),
+            _n("m1", "send_email", 260, 380, template="Review request"),
+            _n("w2", "wait_event", 260, 500, event="Order Completed", hours=72),
+            _n("m2", "send_email", 480, 620, template="Still thinking (10 % off)"),
+            _n("goal", "goal", 480, 40, event="Order Completed"),
+        ],
+        [
+            ("t", "tag", "next"),
+            ("tag", "w1", "next"),
+            ("w1", "m1", "timeout"),
+            ("m1", "w2", "next"),
+            ("w2", "m2", "timeout"),
+        ],
+        [REVIEW, SECOND_CHANCE],
+        reentry_days=14,
+    ),
+    Shipped(
+        "browse_abandonment",
+        "Browse abandonment",
+        _("Viewed products without adding any to the cart for 4 hours: the products again."),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Product Viewed"),
+            _n("w", "wait_event", 40, 160, event="Product Added", hours=4),
+            _n("m", "send_email", 260, 280, template="Browse abandonment"),
+            _n("goal", "goal", 480, 40, event="Order Completed"),
+        ],
+        [("t", "w", "next"), ("w", "m", "timeout")],
+        [BROWSE],
+        reentry_days=14,
+    ),
+    Shipped(
+        "post_purchase",
+        "Post-purchase welcome and cross-sell",
+        _("After an order: a thank-you with tips, then products bought by similar customers."),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Order Completed"),
+            _n("m1", "send_email", 40, 160, template="Thank you for your order"),
+            _n("w", "wait", 40, 280, days=7),
+            _n("m2", "send_email", 40, 400, template="You may also like"),
+        ],
+        [("t", "m1", "next"), ("m1", "w", "next"), ("w", "m2", "next")],
+        [THANKS, CROSS_SELL],
+        reentry=Journey.Reentry.ALWAYS,
+        reentry_days=None,
+    ),
+    Shipped(
+        "welcome_series",
+        "Welcome series",
+        _("New newsletter subscribers: three e-mails over five days."),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Newsletter Subscribed"),
+            _n("m1", "send_email", 40, 150, template="Welcome 1"),
+            _n("w1", "wait", 40, 260, days=2),
+            _n("m2", "send_email", 40, 370, template="Welcome 2"),
+            _n("w2", "wait", 40, 480, days=3),
+            _n("m3", "send_email", 40, 590, template="Welcome 3"),
+        ],
+        [
+            ("t", "m1", "next"),
+            ("m1", "w1", "next"),
+            ("w1", "m2", "next"),
+            ("m2", "w2", "next"),
+            ("w2", "m3", "next"),
+        ],
+        WELCOME,
+        reentry=Journey.Reentry.ONCE,
+        reentry_days=None,
+    ),
+    Shipped(
+        "order_confirmation",
+        "Order confirmation",
+        _("Transactional: confirms every order at once, whatever the hour or the caps."),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Order Completed"),
+            _n("m", "send_email", 40, 160, template="Order confirmation"),
+        ],
+        [("t", "m", "next")],
+        [ORDER_CONFIRMATION],
+        reentry=Journey.Reentry.ALWAYS,
+        reentry_days=None,
+    ),
+    Shipped(
+        "shipping_notice",
+        "Shipping notice",
+        _("Transactional: tells the customer the order has shipped."),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Order Shipped"),
+            _n("m", "send_email", 40, 160, template="Shipping notice"),
+        ],
+        [("t", "m", "next")],
+        [SHIPPING],
+        reentry=Journey.Reentry.ALWAYS,
+        reentry_days=None,
+    ),
+]
+
+
+def shipped_by_key() -> dict[str, Shipped]:
+    return {s.key: s for s in SHIPPED}
+
+
+def _template(message: Message) -> MessageTemplate:
+    template, created = MessageTemplate.objects.get_or_create(
+        name=message.name,
+        defaults={"channel": message.channel, "purpose": message.purpose, "default_locale": "en"},
+    )
+    if created:
+        TemplateContent.objects.create(
+            template=template,
+            locale="en",
+            subject=message.subject,
+            html=message.html,
+            text=message.text,
+        )
+    return template
+
+
+@transaction.atomic
+def shipped_install(*, key: str, actor: Any = None) -> Journey:
+    """Install a shipped journey as a draft (its templates too). Installing it again
+    returns the journey already there, edits and all."""
+    spec = shipped_by_key()[key]
+    existing = Journey.objects.filter(shipped_key=key).first()
+    if existing is not None:
+        return existing
+    ids = {m.name: _template(m).pk for m in spec.messages}
+    nodes = []
+    for node in spec.nodes:
+        config = dict(node["config"])
+        if "template" in config:
+            config["template"] = ids[config["template"]]
+        nodes.append({**node, "config": config})
+    draft = {
+        "nodes": nodes,
+        "edges": [{"from": s, "to": t, "branch": b} for s, t, b in spec.edges],
+    }
+    name = spec.name
+    if Journey.objects.filter(name=name).exists():
+        name = f"{name} (shipped)"
+    return Journey.objects.create(
+        name=name,
+        description=str(spec.description),
+        draft=draft,
+        reentry=spec.reentry,
+        reentry_days=spec.reentry_days,
+        shipped_key=key,
+        updated_by=actor,
+    )
