@@ -41,4 +41,19 @@ class AutomationsConfig(AppConfig):
                 ),
                 how=_("Write a template, preview it as any contact and send yourself a test."),
             ),
+            navigation.Section(
+                key="deliveries",
+                label=_("Deliveries"),
+                url_name="deliveries",
+                capability=Capability.MANAGE_JOURNEYS,
+                also=Capability.MANAGE_TEMPLATES,
+                group=navigation.Group.MARKETING,
+                order=220,
+                what=_(
+                    "Every e-mail and SMS Growth sends or holds back: status, why one waits or was not sent, the content as sent, the suppression list and the sending policy."
+                ),
+                how=_(
+                    "Messages appear as journeys and cadences reach contacts; send yourself a test from a message template to see one now."
+                ),
+            ),
         )

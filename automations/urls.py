@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from automations import views_consent, views_dryrun, webhooks
 from automations import views_templates as templates
@@ -30,4 +30,5 @@ urlpatterns = [
     path(
         "message-templates/<int:pk>/test/", templates.template_test_send, name="template_test_send"
     ),
+    path("", include("automations.urls_deliveries")),
 ]

@@ -262,6 +262,10 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
         if contact is None:
             messages.error(request, _("No contact with this number."))
             return back
+    to, problem = _test_address(template.channel, form.cleaned_data["to"])
+    if problem:
+        messages.error(request, problem)
+        return back
     content = content_for(template, contact.locale if contact else template.default_locale)
     if content is None:
         messages.error(request, _("This template has no content yet."))
@@ -284,11 +288,28 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
         html=rendered.html,
         origin="test",
         template=template,
-        to_address=form.cleaned_data["to"].strip(),
+        to_address=to,
     )
     messages.success(
         request,
-        _("Test queued for %(to)s; it appears under Deliveries when sent.")
-        % {"to": delivery.to_address},
+        _("Test queued for %(to)s; it is listed under Deliveries.") % {"to": delivery.to_address},
     )
     return back
+
+
+def _test_address(channel: str, raw: str) -> tuple[str, str]:
+    """The address normalised as sends use it, or a problem to show."""
+    from django.core.exceptions import ValidationError as Invalid
+    from django.core.validators import validate_email
+
+    raw = raw.strip()
+    if channel == Channel.EMAIL:
+        try:
+            validate_email(raw)
+        except Invalid:
+            return "", _("“%(to)s” is not an e-mail address.") % {"to": raw}
+        return raw.lower(), ""
+    phone = raw.replace(" ", "").replace("-", "")
+    if not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
+        return "", _("Give the number with its country code, e.g. +4915112345678.")
+    return phone, ""

@@ -298,3 +298,39 @@ def test_a_marketing_email_without_an_unsubscribe_link_is_refused():
         default_locale="en",
         parts={"subject": "Thanks", "html": "<p>Hi</p>"},
     )
+
+
+@pytest.mark.parametrize(
+    ("channel", "to", "says"),
+    [("email", "not-an-address", "is not an e-mail address"), ("sms", "0151 1234", "country code")],
+)
+def test_a_test_send_to_a_wrong_address_is_refused(client_as, channel, to, says):
+    parts = {"subject": "Hi", "html": "<p>x</p>"} if channel == "email" else {"text": "Hi"}
+    template = template_create(
+        actor=None,
+        name="T",
+        channel=channel,
+        purpose="transactional",
+        default_locale="en",
+        parts=parts,
+    )
+    answer = client_as(Role.MARKETER).post(
+        f"/message-templates/{template.pk}/test/", {"to": to}, follow=True
+    )
+    assert says in answer.content.decode()
+    assert not Delivery.objects.exists()
+
+
+def test_a_test_address_is_stored_as_sends_use_it(client_as):
+    template = template_create(
+        actor=None,
+        name="T",
+        channel="email",
+        purpose="transactional",
+        default_locale="en",
+        parts={"subject": "Hi", "html": "<p>x</p>"},
+    )
+    client_as(Role.MARKETER).post(
+        f"/message-templates/{template.pk}/test/", {"to": " Me@Shop.Example "}
+    )
+    assert Delivery.objects.get().to_address == "me@shop.example"

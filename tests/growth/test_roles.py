@@ -13,6 +13,7 @@ EXPECTED_SECTIONS = {
         "imports",
         "journeys",
         "templates",
+        "deliveries",
         "scoring",
         "lead_quality",
         "segments",
