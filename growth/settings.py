@@ -281,6 +281,8 @@ ANYMAIL = {
     "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": env.str(
         "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
     ),
+    # "user:password" for SendGrid's event webhook URL, when it is not signed.
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
 }
 # Without SendGrid credentials mail is written to the log, so nothing needs the network.
 EMAIL_BACKEND = (
