@@ -11,6 +11,9 @@ class AutomationsConfig(AppConfig):
             provider_events,
             receivers,
         )
+        from automations.demo import register_demo_step
+
+        register_demo_step()
         from growth import navigation
         from growth.roles import Capability
 

@@ -69,3 +69,11 @@ def test_the_abandoned_cart_journey_texts_after_an_hour_unless_they_buy(standin_
     )
     runs = dict(JourneyRun.objects.values_list("contact_id", "status"))
     assert runs == {anna.pk: "done", ben.pk: "converted"}
+
+
+def test_the_demo_publishes_every_shipped_journey_once():
+    from automations.demo import demo_journeys_load
+
+    assert demo_journeys_load() == len(SHIPPED)
+    assert demo_journeys_load() == 0
+    assert Journey.objects.filter(status="active").count() == len(SHIPPED)
