@@ -32,9 +32,13 @@ def deliveries_dispatch_task() -> None:
 
 @shared_task(name="automations.deliveries_recover_stuck", ignore_result=True, queue=Queue.MESSAGING)
 def deliveries_recover_stuck_task() -> None:
-    from automations.services.deliveries import deliveries_recover_stuck
+    """Beat, every few minutes: work a dead worker or a lost task left half done."""
+    from automations.journeys.engine import runs_requeue_lost
+    from automations.services.deliveries import deliveries_recover_stuck, deliveries_requeue_lost
 
     deliveries_recover_stuck()
+    deliveries_requeue_lost()
+    runs_requeue_lost()
 
 
 @shared_task(name="automations.journeys_dispatch", ignore_result=True, queue=Queue.MESSAGING)

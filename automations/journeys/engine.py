@@ -25,6 +25,7 @@ from leads.models import Segment
 log = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 200
+LOST_AFTER = timedelta(minutes=5)
 MAX_STEPS = 200  # a run that passes more nodes than this is stuck in a loop: failed
 ACTIVE = [JourneyRun.Status.WAITING, JourneyRun.Status.QUEUED]
 
@@ -304,6 +305,14 @@ def runs_dispatch(*, now: datetime | None = None, limit: int = DISPATCH_BATCH) -
                 ended_at=timezone.now(),
             )
     return claimed
+
+
+def runs_requeue_lost(*, now: datetime | None = None) -> int:
+    """Runs claimed by a dispatcher that died before advancing them wait again."""
+    now = now or timezone.now()
+    return JourneyRun.objects.filter(
+        status=JourneyRun.Status.QUEUED, due_at__lt=now - LOST_AFTER
+    ).update(status=JourneyRun.Status.WAITING)
 
 
 def run_advance(

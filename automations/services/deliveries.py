@@ -34,6 +34,7 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 STUCK_AFTER = timedelta(minutes=10)
 OUTRANKED_WAIT = timedelta(minutes=1)
+LOST_AFTER = timedelta(minutes=5)  # queued this long: its send task was lost
 DISPATCH_BATCH = 500
 CHANNEL_LOCK_CODE: dict[str, int] = {Channel.EMAIL: 1, Channel.SMS: 2}
 
@@ -272,6 +273,16 @@ def deliveries_recover_stuck(*, now: datetime | None = None) -> int:
         ),
         updated_at=now,
     )
+
+
+def deliveries_requeue_lost(*, now: datetime | None = None) -> int:
+    """Deliveries claimed but whose send task never ran (Redis lost it, or was down when
+    the dispatcher enqueued it) go back to the dispatcher. Safe: a send task that does run
+    later finds the row no longer queued and does nothing."""
+    now = now or timezone.now()
+    return Delivery.objects.filter(
+        status=Delivery.Status.QUEUED, updated_at__lt=now - LOST_AFTER
+    ).update(status=Delivery.Status.SCHEDULED, updated_at=now)
 
 
 def suppression_add(*, channel: str, address: str, reason: str, detail: str = "") -> Suppression:

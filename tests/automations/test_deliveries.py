@@ -234,3 +234,20 @@ def test_a_real_worker_sends_what_the_dispatcher_claims(standin_settings, celery
         lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 3, timeout=10
     )
     assert standin_settings.duplicates() == []
+
+
+def test_a_send_task_lost_with_redis_is_dispatched_again_and_sent_once(standin_settings):
+    from automations.services.deliveries import deliveries_requeue_lost
+
+    anna = reachable()
+    schedule(anna, purpose="transactional")
+    [claimed] = deliveries_dispatch(now=NOON_BERLIN)  # the task it enqueued is lost
+    Delivery.objects.filter(pk=claimed).update(updated_at=NOON_BERLIN)
+    assert deliveries_requeue_lost(now=NOON_BERLIN + timedelta(minutes=4)) == 0
+    assert deliveries_requeue_lost(now=NOON_BERLIN + timedelta(minutes=6)) == 1
+    later = NOON_BERLIN + timedelta(minutes=6)
+    [again] = deliveries_dispatch(now=later)
+    assert again == claimed
+    assert delivery_send(delivery_id=claimed, now=later).status == Delivery.Status.SENT
+    assert delivery_send(delivery_id=claimed, now=later) is None  # the lost task, late
+    assert len(standin_settings.emails) == 1

@@ -472,3 +472,15 @@ def test_wait_until_keeps_the_wall_clock_across_dst():
     assert nine.utcoffset() == timedelta(hours=2)
     monday = next_local_time(saturday_night, berlin, time(9), [0])
     assert monday.date().isoformat() == "2025-03-31"
+
+
+def test_a_run_claimed_by_a_dispatcher_that_died_waits_again():
+    from automations.journeys.engine import runs_requeue_lost
+
+    journey = simple()
+    journeys_on_events(event_ids=[shoes(shopper())], now=T0)
+    JourneyRun.objects.update(status="queued")  # claimed, then the process died
+    assert runs_requeue_lost(now=T0 + timedelta(minutes=1)) == 0
+    assert runs_requeue_lost(now=T0 + timedelta(minutes=6)) == 1
+    assert runs_dispatch(now=T0 + timedelta(minutes=6))
+    assert journey.runs.get().status == "done"
