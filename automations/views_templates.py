@@ -262,9 +262,9 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
         if contact is None:
             messages.error(request, _("No contact with this number."))
             return back
-    to, problem = _test_address(template.channel, form.cleaned_data["to"])
-    if problem:
-        messages.error(request, problem)
+    to, wrong_address = _test_address(template.channel, form.cleaned_data["to"])
+    if wrong_address:
+        messages.error(request, wrong_address)
         return back
     content = content_for(template, contact.locale if contact else template.default_locale)
     if content is None:
