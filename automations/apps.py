@@ -12,6 +12,7 @@ class AutomationsConfig(AppConfig):
             receivers,
         )
         from automations.demo import register_demo_step
+        from automations.services import codes  # noqa: F401 (the after-batch redemption step)
 
         register_demo_step()
         from growth import navigation
@@ -29,7 +30,7 @@ class AutomationsConfig(AppConfig):
                     "Trigger journeys: a trigger, waits, conditions and actions across e-mail, SMS and team tasks."
                 ),
                 how=_(
-                    "Start from a shipped journey (abandoned cart, welcome series, win-back) or build one on the canvas."
+                    "Start from a shipped journey (abandoned cart, review request, welcome series…) or build one on the canvas."
                 ),
             ),
             navigation.Section(
@@ -43,6 +44,43 @@ class AutomationsConfig(AppConfig):
                     "E-mail and SMS templates with personalisation from each contact and their orders."
                 ),
                 how=_("Write a template, preview it as any contact and send yourself a test."),
+            ),
+            navigation.Section(
+                key="inbox",
+                label=_("Inbox"),
+                url_name="inbox",
+                capability=Capability.WORK_QUEUE,
+                also=Capability.VIEW_CONTACTS,
+                group=navigation.Group.CUSTOMERS,
+                order=90,
+                what=_(
+                    "Tasks for you and your roles, e.g. calling a customer who gave a low NPS score."
+                ),
+                how=_(
+                    "Journeys (a “create task” step) and surveys create them; nothing to set up."
+                ),
+            ),
+            navigation.Section(
+                key="surveys",
+                label=_("Surveys"),
+                url_name="surveys",
+                capability=Capability.MANAGE_JOURNEYS,
+                group=navigation.Group.MARKETING,
+                order=225,
+                what=_("NPS and CSAT surveys answered with one click from an e-mail or SMS."),
+                how=_("Create a survey, then add a “send survey” step to a journey."),
+            ),
+            navigation.Section(
+                key="discount_codes",
+                label=_("Discount codes"),
+                url_name="discount_codes",
+                capability=Capability.MANAGE_JOURNEYS,
+                group=navigation.Group.MARKETING,
+                order=230,
+                what=_(
+                    "Unique discount codes per contact, with how many were issued and redeemed."
+                ),
+                how=_("Create a pattern campaign or upload a pool of codes from your shop."),
             ),
             navigation.Section(
                 key="deliveries",

@@ -64,3 +64,15 @@ def _stage_changed(
 
     if _listening("stage_changed"):
         journeys_on_stage_task.delay(contact_id, to_stage, change_id)
+
+
+@receiver(signals.contacts_merged, dispatch_uid="automations.follow_merge")
+def _contacts_merged(sender: Any, survivor_id: int, merged_id: int, **kw: Any) -> None:
+    """Tasks, survey answers and discount codes follow the person to the surviving record."""
+    from automations.services.codes import codes_move_contact
+    from automations.services.inbox import tasks_move_contact
+    from automations.services.surveys import answers_move_contact
+
+    tasks_move_contact(survivor_id=survivor_id, merged_id=merged_id)
+    answers_move_contact(survivor_id=survivor_id, merged_id=merged_id)
+    codes_move_contact(survivor_id=survivor_id, merged_id=merged_id)

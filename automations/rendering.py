@@ -33,6 +33,8 @@ NAMES = {
     "recommendations": _("products bought by people who bought what the contact bought"),
     "discount_code": _("the contact's discount code, when the message comes with one"),
     "shop": _("your shop: name, url"),
+    "survey_url": _("the survey's answer page, in a message that sends a survey"),
+    "survey_scores": _("one (score, url) per score, for one-click answers in the message"),
     "unsubscribe_url": _("the contact's one-click page to stop marketing e-mails"),
     "preferences_url": _("the contact's page to choose which messages they get"),
 }
@@ -140,7 +142,9 @@ def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
 PRODUCT = "p.name, p.url, p.image_url, p.price, p.currency, p.category"
 
 
-def message_context(contact: Contact, *, discount_code: str = "") -> dict[str, Any]:
+def message_context(
+    contact: Contact, *, discount_code: str = "", extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything a template can read about `contact`, as plain data. Four queries."""
     props = contact.properties or {}
     last_orders = _rows(
@@ -216,6 +220,9 @@ def message_context(contact: Contact, *, discount_code: str = "") -> dict[str, A
         "shop": {"name": settings.SHOP_NAME, "url": settings.SHOP_URL},
         "unsubscribe_url": preferences_url(contact.pk),
         "preferences_url": preferences_url(contact.pk),
+        "survey_url": "",
+        "survey_scores": [],
+        **(extra or {}),
     }
 
 
@@ -253,6 +260,8 @@ def sample_context() -> dict[str, Any]:
         "bought_products": [product],
         "recommendations": [{**product, "name": "Merino Socks", "price": Decimal("14.00")}],
         "discount_code": "SAMPLE-10",
+        "survey_url": settings.PUBLIC_URL + "/s/sample/",
+        "survey_scores": [(n, f"{settings.PUBLIC_URL}/s/sample/{n}/") for n in range(11)],
         "shop": {"name": settings.SHOP_NAME, "url": settings.SHOP_URL},
         "unsubscribe_url": settings.PUBLIC_URL + "/u/sample/",
         "preferences_url": settings.PUBLIC_URL + "/u/sample/",

@@ -2,7 +2,6 @@ from django.urls import include, path
 
 from automations import views_consent, views_dryrun, webhooks
 from automations import views_templates as templates
-from growth.views import SectionView
 
 urlpatterns = [
     path("u/<str:token>/", views_consent.preferences, name="preferences"),
@@ -14,7 +13,7 @@ urlpatterns = [
     path("webhooks/sendgrid/events/", webhooks.sendgrid_events, name="webhook_sendgrid_events"),
     path("webhooks/twilio/status/", webhooks.twilio_status, name="webhook_twilio_status"),
     path("webhooks/twilio/inbound/", webhooks.twilio_inbound, name="webhook_twilio_inbound"),
-    path("journeys/", SectionView.as_view(section_key="journeys"), name="journeys"),
+    path("", include("automations.urls_journeys")),
     path(
         "journeys/<int:pk>/dry-run/",
         views_dryrun.journey_dry_run_page,
@@ -31,4 +30,5 @@ urlpatterns = [
         "message-templates/<int:pk>/test/", templates.template_test_send, name="template_test_send"
     ),
     path("", include("automations.urls_deliveries")),
+    path("", include("automations.urls_engagement")),
 ]

@@ -19,7 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from automations.journeys.graph import Graph, graph_check, graph_load
-from automations.models import Journey, JourneyRun, JourneyVersion, MessageTemplate, RunStep
+from automations.models import (
+    DiscountCampaign,
+    Journey,
+    JourneyRun,
+    JourneyVersion,
+    MessageTemplate,
+    RunStep,
+    Survey,
+)
 from leads.models import Segment
 
 log = logging.getLogger(__name__)
@@ -86,6 +94,13 @@ def _references(graph: Graph) -> list[tuple[str, str]]:
         kind, config = node["type"], node["config"]
         if kind != "goal" and not runnable(kind):
             problems.append((node_id, _("This kind of step is not available yet.")))
+        if kind == "send_survey" and not Survey.objects.filter(pk=config["survey"]).exists():
+            problems.append((node_id, _("Choose a survey: this one is missing.")))
+        if (
+            kind == "issue_code"
+            and not DiscountCampaign.objects.filter(pk=config["campaign"]).exists()
+        ):
+            problems.append((node_id, _("Choose a discount campaign: this one is missing.")))
         if kind in ("send_email", "send_sms", "send_survey"):
             channel = templates.get(config["template"])
             if channel is None:
@@ -244,8 +259,8 @@ def runs_start(
             """
             INSERT INTO automations_journeyrun
                 (journey_id, version_id, contact_id, entry_key, status, node, due_at,
-                 waiting_for, steps, error, started_at)
-            SELECT %s, %s, contact_id, entry_key, 'waiting', %s, %s, '', 0, '', %s
+                 waiting_for, steps, error, started_at, data)
+            SELECT %s, %s, contact_id, entry_key, 'waiting', %s, %s, '', 0, '', %s, '{}'::jsonb
             FROM unnest(%s::bigint[], %s::text[]) AS e(contact_id, entry_key)
             ON CONFLICT DO NOTHING
             RETURNING id

@@ -52,6 +52,14 @@ def _int(
     return number
 
 
+def _chosen(config: dict[str, Any], key: str, what: str) -> int:
+    """The id of something picked from a list (a template, a segment, a survey)."""
+    value = config.get(key)
+    if value in (None, ""):
+        raise GraphError(_("Choose %(what)s.") % {"what": what})
+    return _int(config, key, 1, 2**31)
+
+
 def _text(config: dict[str, Any], key: str, what: str) -> str:
     value = str(config.get(key) or "").strip()
     if not value:
@@ -68,7 +76,7 @@ def _trigger(config: dict[str, Any]) -> dict[str, Any]:
         clean["event"] = _text(config, "event", _("which event starts it"))
         clean["conditions"] = conditions_clean(config.get("conditions") or [], kind="behaviour")
     elif kind in ("segment_entered", "segment_exited"):
-        clean["segment"] = _int(config, "segment", 1, 2**31)
+        clean["segment"] = _chosen(config, "segment", _("the segment"))
     elif kind == "stage_changed":
         stage = config.get("stage")
         if stage not in LifecycleStage.values:
@@ -80,7 +88,7 @@ def _trigger(config: dict[str, Any]) -> dict[str, Any]:
         clean["property"] = config["property"]
         clean["days"] = _int(config, "days", 0, 3650, default=0)
     elif kind == "survey_answered":
-        clean["survey"] = _int(config, "survey", 1, 2**31)
+        clean["survey"] = _chosen(config, "survey", _("the survey"))
     return clean
 
 
@@ -128,7 +136,7 @@ def _condition(config: dict[str, Any]) -> dict[str, Any]:
         clean["days"] = _int(config, "days", 1, 3650, default=30)
         clean["count"] = _int(config, "count", 1, 10_000, default=1)
     elif kind == "segment":
-        clean["segment"] = _int(config, "segment", 1, 2**31)
+        clean["segment"] = _chosen(config, "segment", _("the segment"))
     elif kind == "consent":
         if config.get("channel") not in ("email", "sms"):
             raise GraphError(_("Choose the channel whose consent is checked."))
@@ -159,7 +167,7 @@ def _split(config: dict[str, Any]) -> dict[str, Any]:
 
 def _send(config: dict[str, Any]) -> dict[str, Any]:
     return {
-        "template": _int(config, "template", 1, 2**31),
+        "template": _chosen(config, "template", _("a message template")),
         "best_time": bool(config.get("best_time")),
     }
 
@@ -178,7 +186,7 @@ def _stage(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _list(config: dict[str, Any]) -> dict[str, Any]:
-    return {"segment": _int(config, "segment", 1, 2**31)}
+    return {"segment": _chosen(config, "segment", _("the list"))}
 
 
 def _task(config: dict[str, Any]) -> dict[str, Any]:
@@ -198,13 +206,13 @@ def _webhook(config: dict[str, Any]) -> dict[str, Any]:
 
 def _survey(config: dict[str, Any]) -> dict[str, Any]:
     return {
-        "survey": _int(config, "survey", 1, 2**31),
-        "template": _int(config, "template", 1, 2**31),
+        "survey": _chosen(config, "survey", _("the survey")),
+        "template": _chosen(config, "template", _("the message that carries the survey link")),
     }
 
 
 def _code(config: dict[str, Any]) -> dict[str, Any]:
-    return {"campaign": _int(config, "campaign", 1, 2**31)}
+    return {"campaign": _chosen(config, "campaign", _("the discount campaign"))}
 
 
 def _goal(config: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
+from django.template import Context
 from django.utils.translation import gettext as _
 
 from automations.journeys.graph import NEXT, Graph
@@ -190,16 +191,26 @@ def _split(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datetime) -
 # --- Actions ---------------------------------------------------------------------------------
 
 
-def _send(run: JourneyRun, node: dict[str, Any], now: datetime, channel: str) -> Step:
+def _send(
+    run: JourneyRun,
+    node: dict[str, Any],
+    now: datetime,
+    channel: str | None,
+    extra: dict[str, Any] | None = None,
+) -> Step:
     template = MessageTemplate.objects.filter(pk=node["config"]["template"]).first()
     if template is None:
         return _failed(_("The message template was deleted."))
+    channel = channel or template.channel
     contact: Contact = run.contact
     content = content_for(template, contact.locale or template.default_locale)
     if content is None:
         return _failed(_("The template “%(name)s” has no content.") % {"name": template.name})
+    context = message_context(
+        contact, discount_code=(run.data or {}).get("discount_code", ""), extra=extra
+    )
     try:
-        rendered = message_render(content, message_context(contact))
+        rendered = message_render(content, context)
     except TemplateProblem as problem:
         # This contact's data broke the template: this run fails, the others go on.
         return _failed(
@@ -226,10 +237,8 @@ def _send(run: JourneyRun, node: dict[str, Any], now: datetime, channel: str) ->
 
 
 def _best_time(contact: Contact, now: datetime) -> datetime:
-    try:
-        from automations.send_time import next_best_time
-    except ImportError:  # send-time optimisation not installed: send now
-        return now
+    from automations.send_time import next_best_time
+
     return next_best_time(contact, now)
 
 
@@ -288,3 +297,68 @@ def _list(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datetime) ->
     else:
         static_list_remove(segment=segment, contact_ids=[run.contact_id])
     return Step()
+
+
+@executes("send_survey")
+def _send_survey(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datetime) -> Step:
+    from automations.models import Survey
+    from automations.services.surveys import survey_link, survey_score_links
+
+    survey = Survey.objects.filter(pk=node["config"]["survey"], active=True).first()
+    if survey is None:
+        return _failed(_("The survey was deleted or closed."))
+    key = f"journey:{run.pk}:{node['id']}"
+    extra = {
+        "survey_url": survey_link(survey=survey, contact=run.contact, key=key),
+        "survey_scores": survey_score_links(survey=survey, contact=run.contact, key=key),
+    }
+    return _send(run, node, now, None, extra)
+
+
+@executes("issue_code")
+def _issue_code(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datetime) -> Step:
+    from automations.models import DiscountCampaign
+    from automations.services.codes import CodePoolEmpty, code_issue
+
+    campaign = DiscountCampaign.objects.filter(pk=node["config"]["campaign"]).first()
+    if campaign is None:
+        return _failed(_("The discount campaign was deleted."))
+    try:
+        code = code_issue(
+            campaign=campaign, contact=run.contact, key=f"journey:{run.pk}:{node['id']}"
+        )
+    except CodePoolEmpty as empty:
+        return _failed("; ".join(empty.messages))
+    # Later messages of this run show it as {{ discount_code }}.
+    run.data = {**(run.data or {}), "discount_code": code.code}
+    return Step(detail=code.code)
+
+
+@executes("create_task")
+def _create_task(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datetime) -> Step:
+    from automations.rendering import template_compile
+    from automations.services.inbox import task_create
+    from growth.roles import Role
+
+    config, contact = node["config"], run.contact
+    context = {
+        "contact": {"name": contact.display_name, "email": contact.email, "phone": contact.phone}
+    }
+    try:
+        title = template_compile(config["title"], html=False).render(
+            Context(context, autoescape=False)
+        )
+        body = template_compile(config["body"], html=False).render(
+            Context(context, autoescape=False)
+        )
+    except TemplateProblem:
+        title, body = config["title"], config["body"]
+    task = task_create(
+        key=f"journey:{run.pk}:{node['id']}",
+        title=title.strip()[:200] or config["title"],
+        body=body,
+        contact=contact,
+        role=config["role"] or Role.SALES_MANAGER,
+        origin="journey",
+    )
+    return Step(detail=_("task %(id)s") % {"id": task.pk})

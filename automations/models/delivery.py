@@ -107,6 +107,12 @@ class Delivery(models.Model):
                 name="delivery_provider_id",
                 condition=~Q(provider_message_id=""),
             ),
+            # The outbox filtered by status (a rare "failed" among millions), and the
+            # address search ("starts with").
+            models.Index(fields=["status", "-id"], name="delivery_status_recent"),
+            models.Index(
+                fields=["to_address"], name="delivery_address", opclasses=["varchar_pattern_ops"]
+            ),
             # Stuck sends (the worker died during the provider call).
             models.Index(
                 fields=["sent_at"], name="delivery_sending", condition=Q(status="sending")
@@ -157,7 +163,14 @@ class SendingPolicy(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="sendingpolicy_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="sendingpolicy_single_row"),
+            # An empty window would hold every marketing message back for ever.
+            models.CheckConstraint(
+                condition=~Q(allowed_from=models.F("allowed_until")),
+                name="sendingpolicy_window_not_empty",
+            ),
+        ]
 
     def __str__(self) -> str:
         return "sending policy"

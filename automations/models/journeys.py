@@ -116,6 +116,8 @@ class JourneyRun(models.Model):
     due_at = models.DateTimeField()
     waiting_for = models.CharField(max_length=200, blank=True)  # an event name (wait-for-event)
     steps = models.PositiveIntegerField(default=0)  # a guard against loops in a graph
+    # What earlier steps gave this run for later ones (the discount code it was issued).
+    data = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)

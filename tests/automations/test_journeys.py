@@ -484,3 +484,82 @@ def test_a_run_claimed_by_a_dispatcher_that_died_waits_again():
     assert runs_requeue_lost(now=T0 + timedelta(minutes=6)) == 1
     assert runs_dispatch(now=T0 + timedelta(minutes=6))
     assert journey.runs.get().status == "done"
+
+
+def test_a_code_issued_by_a_step_reaches_the_next_message_once():
+    from automations.models import DiscountCode
+    from automations.services.codes import campaign_create
+
+    campaign = campaign_create(name="Win back", kind="pattern", pattern="BACK-{code}", value="10 %")
+    template = email_template("Code mail", "Your code: {{ discount_code }}")
+    journey = published(
+        {
+            "nodes": [
+                node("t", "trigger", kind="manual"),
+                node("c", "issue_code", campaign=campaign.pk),
+                node("m", "send_email", template=template.pk),
+            ],
+            "edges": [edge("t", "c"), edge("c", "m")],
+        }
+    )
+    anna = shopper()
+    journey_enroll(journey=journey, contact_ids=[anna.pk], now=T0)
+    runs_dispatch(now=T0)
+    code = DiscountCode.objects.get(contact=anna)
+    assert code.code.startswith("BACK-")
+    assert Delivery.objects.get().subject == f"Your code: {code.code}"
+    assert journey.runs.get().data == {"discount_code": code.code}
+
+
+def test_a_task_step_and_a_survey_step(standin_settings):
+    from automations.models import Survey, TeamTask
+    from automations.services.surveys import survey_create
+
+    survey = survey_create(
+        name="NPS", kind="nps", question="Would you recommend us?", thank_you="Thanks!"
+    )
+    carrier = template_create(
+        actor=None,
+        name="NPS mail",
+        channel="email",
+        purpose="transactional",
+        default_locale="en",
+        parts={
+            "subject": "Quick question",
+            "html": "{% for score, url in survey_scores %}<a href='{{ url }}'>{{ score }}</a>{% endfor %}",
+        },
+    )
+    journey = published(
+        {
+            "nodes": [
+                node("t", "trigger", kind="manual"),
+                node("task", "create_task", title="Call {{ contact.name }}", body="", role=""),
+                node("s", "send_survey", survey=survey.pk, template=carrier.pk),
+            ],
+            "edges": [edge("t", "task"), edge("task", "s")],
+        }
+    )
+    anna = shopper(first_name="Anna", last_name="Berg")
+    journey_enroll(journey=journey, contact_ids=[anna.pk], now=T0)
+    runs_dispatch(now=T0)
+    task = TeamTask.objects.get()
+    assert (task.title, task.role, task.contact_id) == ("Call Anna Berg", "sales_manager", anna.pk)
+    html = Delivery.objects.get().body_html
+    assert html.count("/s/") == 11 and Survey.objects.get().pk == survey.pk
+
+
+def test_steps_naming_a_missing_survey_or_campaign_cannot_be_published():
+    graph = {
+        "nodes": [
+            node("t", "trigger", kind="manual"),
+            node("c", "issue_code", campaign=424242),
+            node("s", "send_survey", survey=424242, template=424242),
+        ],
+        "edges": [edge("t", "c"), edge("c", "s")],
+    }
+    problems: dict[str, list[str]] = {}
+    for node_id, message in journey_problems(Journey(name="x", draft=graph)):
+        problems.setdefault(node_id, []).append(message)
+    assert problems["c"] == ["Choose a discount campaign: this one is missing."]
+    assert "Choose a survey: this one is missing." in problems["s"]
+    assert "Choose a message template: this one is missing." in problems["s"]

@@ -22,7 +22,7 @@ from automations.services.deliveries import delivery_send, suppression_add
 from growth.roles import Role
 from tests.leads.factories import ContactFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.automations.urls_with_deliveries")]
+pytestmark = pytest.mark.django_db
 
 WHEN = datetime(2025, 6, 10, 10, tzinfo=UTC)
 _keys = itertools.count(1)

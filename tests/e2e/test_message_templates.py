@@ -3,7 +3,6 @@ next to its field, the saved e-mail previews as the sample contact in a sandboxe
 SMS editor counts segments while typing, and a test send shows up under Deliveries (held
 there, as no worker runs in this test)."""
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from automations.models import Delivery, MessageTemplate
@@ -12,7 +11,6 @@ from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 
 # The outbox pages, also before they are part of the project's URLs.
-pytestmark = pytest.mark.urls("tests.automations.urls_with_deliveries")
 
 TEST_ADDRESS = "qa.tester@shop.example"
 HTML = (

@@ -49,8 +49,8 @@ def test_forbidden_page_names_the_role_needed(client_as):
 
 
 def test_section_empty_state_says_what_and_how(client_as):
-    body = client_as(Role.MARKETER).get(reverse("journeys")).content.decode()
-    section = navigation.get("journeys")
+    body = client_as(Role.MARKETER).get(reverse("ad_spend")).content.decode()
+    section = navigation.get("ad_spend")
     assert str(section.what) in body and str(section.how) in body
 
 

@@ -14,13 +14,16 @@ EXPECTED_SECTIONS = {
         "journeys",
         "templates",
         "deliveries",
+        "surveys",
+        "discount_codes",
+        "inbox",
         "scoring",
         "lead_quality",
         "segments",
         "dashboards",
         "ad_spend",
     },
-    Role.REP: {"queue"},
+    Role.REP: {"queue", "inbox"},
     Role.SALES_MANAGER: {
         "queue",
         "cadences",
@@ -29,9 +32,10 @@ EXPECTED_SECTIONS = {
         "scoring",
         "lead_quality",
         "dashboards",
+        "inbox",
     },
-    Role.MANAGER: {"team", "contacts", "dashboards"},
-    Role.ADMIN: {"contacts", "imports", "users", "system", "sources", "inbound"},
+    Role.MANAGER: {"team", "contacts", "dashboards", "inbox"},
+    Role.ADMIN: {"contacts", "imports", "users", "system", "sources", "inbound", "inbox"},
 }
 
 

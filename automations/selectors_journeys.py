@@ -1,0 +1,159 @@
+"""Reads of the journey pages: the list with its run counts, and what happened at each node
+of a journey's live version. Both in a fixed number of queries, however many runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from automations.journeys.graph import KINDS
+from automations.models import Journey, JourneyRun, JourneyVersion, RunStep
+
+ACTIVE = (JourneyRun.Status.WAITING, JourneyRun.Status.QUEUED)
+
+
+@dataclass
+class JourneyRow:
+    journey: Journey
+    runs_active: int = 0
+    runs_total: int = 0
+    converted: int = 0
+
+    @property
+    def live_number(self) -> int | None:
+        return self.journey.live.number if self.journey.live else None
+
+    @property
+    def last_published(self) -> datetime | None:
+        # Publishing always makes the new version live: the live one is the last published.
+        return self.journey.live.published_at if self.journey.live else None
+
+
+def journey_list_rows() -> list[JourneyRow]:
+    """Every journey with its live version and run counts: two queries."""
+    journeys = list(Journey.objects.select_related("live").order_by("name"))
+    counts: dict[int, dict[str, Any]] = {
+        row["journey_id"]: dict(row)
+        for row in JourneyRun.objects.order_by()
+        .values("journey_id")
+        .annotate(
+            total=Count("id"),
+            active=Count("id", filter=Q(status__in=ACTIVE)),
+            converted=Count("id", filter=Q(status=JourneyRun.Status.CONVERTED)),
+        )
+    }
+    rows = []
+    for journey in journeys:
+        row = counts.get(journey.pk, {})
+        rows.append(
+            JourneyRow(
+                journey=journey,
+                runs_active=row.get("active", 0),
+                runs_total=row.get("total", 0),
+                converted=row.get("converted", 0),
+            )
+        )
+    return rows
+
+
+@dataclass
+class NodeResult:
+    id: str
+    type: str
+    label: str
+    entered: int = 0  # runs that reached the node
+    waiting: int = 0  # runs waiting in it now
+    passed: int = 0
+    dropped: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "entered": self.entered,
+            "waiting": self.waiting,
+            "passed": self.passed,
+            "dropped": self.dropped,
+            "failed": self.failed,
+        }
+
+
+@dataclass
+class JourneyResults:
+    version: JourneyVersion | None
+    nodes: list[NodeResult] = field(default_factory=list)
+    started: int = 0
+    converted: int = 0
+    starting: int = 0  # entered, not yet at a node's wait (the dispatcher is on its way)
+
+    @property
+    def conversion(self) -> float | None:
+        return self.converted / self.started if self.started else None
+
+    def by_node(self) -> dict[str, dict[str, int]]:
+        return {n.id: n.as_dict() for n in self.nodes}
+
+
+# The step a run logged last tells where it waits: a wait node logs "waiting" and the run
+# moves on to the next node only when it is due. Only active runs look up their last step.
+_RUNS_SQL = """
+SELECT s.node, s.outcome, r.status, count(*)
+FROM automations_journeyrun r
+LEFT JOIN LATERAL (
+    SELECT node, outcome FROM automations_runstep
+    WHERE run_id = r.id AND r.status IN ('waiting', 'queued')
+    ORDER BY at DESC, id DESC LIMIT 1
+) s ON true
+WHERE r.version_id = %s
+GROUP BY s.node, s.outcome, r.status
+"""
+
+
+def journey_results(journey: Journey) -> JourneyResults:
+    """Per node of the live version: entered, waiting now, passed, dropped, failed; and the
+    goal conversion of that version (runs converted / runs started). Two queries (the
+    journey's `live` is expected loaded)."""
+    version = journey.live
+    if version is None:
+        return JourneyResults(version=None)
+    graph: dict[str, Any] = version.graph or {}
+    nodes: dict[str, NodeResult] = {}
+    for node in graph.get("nodes") or []:
+        kind = KINDS.get(node.get("type"))
+        nodes[str(node.get("id"))] = NodeResult(
+            id=str(node.get("id")),
+            type=str(node.get("type")),
+            label=str(kind.label) if kind else str(node.get("type")),
+        )
+    steps = (
+        RunStep.objects.filter(version=version)
+        .order_by()
+        .values("node")
+        .annotate(
+            entered=Count("run_id", distinct=True),
+            passed=Count("run_id", distinct=True, filter=Q(outcome=RunStep.Outcome.PASSED)),
+            dropped=Count("run_id", distinct=True, filter=Q(outcome=RunStep.Outcome.DROPPED)),
+            failed=Count("run_id", distinct=True, filter=Q(outcome=RunStep.Outcome.FAILED)),
+        )
+    )
+    for row in steps:
+        result = nodes.get(row["node"])
+        if result is not None:
+            result.entered, result.passed = row["entered"], row["passed"]
+            result.dropped, result.failed = row["dropped"], row["failed"]
+    results = JourneyResults(version=version, nodes=list(nodes.values()))
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNS_SQL, [version.pk])
+        for node, outcome, status, count in cursor.fetchall():
+            results.started += count
+            if status == JourneyRun.Status.CONVERTED:
+                results.converted += count
+            if status in ACTIVE:
+                if outcome == RunStep.Outcome.WAITING and node in nodes:
+                    nodes[node].waiting += count
+                else:
+                    results.starting += count
+    return results
