@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from automations.models import MessageTemplate
-from automations.models.delivery import Channel, Purpose
+from automations.models.delivery import MESSAGE_CHANNELS, Purpose
 
 # Languages a message can be written in, matched against the contact's locale ("de-AT"
 # reads the "de" version).
@@ -24,7 +24,7 @@ LOCALES = [
 
 class TemplateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, required=False)
+    channel = forms.ChoiceField(label=_("Channel"), choices=MESSAGE_CHANNELS, required=False)
     purpose = forms.ChoiceField(
         label=_("Purpose"),
         choices=Purpose.choices,

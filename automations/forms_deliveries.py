@@ -11,7 +11,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from automations.models import Delivery, SendingPolicy, Suppression
-from automations.models.delivery import Channel, Purpose
+from automations.models.delivery import MESSAGE_CHANNELS, Channel, Purpose
 from automations.selectors import DeliveryFilters, SuppressionFilters
 
 CAP_MAX = 1000
@@ -133,7 +133,7 @@ def policy_initial(policy: SendingPolicy) -> dict[str, object]:
 
 
 class SuppressionForm(forms.Form):
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    channel = forms.ChoiceField(label=_("Channel"), choices=MESSAGE_CHANNELS)
     address = forms.CharField(
         label=_("Address"),
         max_length=254,

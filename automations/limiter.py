@@ -113,6 +113,8 @@ def limiter_check(delivery: Delivery, now: datetime, rules: SendingPolicy | None
     its recent sends on the channel: three indexed queries. The caller holds the lock that
     serialises sends to this contact on this channel, so two sends cannot both take the
     last slot of a cap."""
+    if delivery.channel == Channel.WEBHOOK:
+        return SEND  # a system, not a person: no consent, hours or caps
     rules = rules or policy()
     contact = delivery.contact
     if not delivery.to_address:

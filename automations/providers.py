@@ -598,3 +598,49 @@ def _twilio_error(
         code=code_text,
         credentials="TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
     )
+
+
+# --- outbound webhooks ----------------------------------------------------------------------
+
+WEBHOOK_SIGNATURE_HEADER = "X-Growth-Signature"
+WEBHOOK_TIMEOUT = 10.0
+
+
+def webhook_signature(body: bytes, secret: str) -> str:
+    """`sha256=<hex>`: HMAC-SHA256 of the raw body with the shared secret (as GitHub and
+    Shopify do), for the receiver to check with a constant-time compare."""
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_post(*, url: str, body: bytes, key: str) -> ProviderResult:
+    """POST signed JSON to a receiver. The delivery key travels as X-Growth-Key, so a
+    receiver that saw it already can answer 2xx and do nothing: retries are safe."""
+    secret = settings.OUTBOUND_WEBHOOK_SECRET
+    if not secret:
+        raise ProviderMisconfigured(
+            _("Outbound webhooks need OUTBOUND_WEBHOOK_SECRET to sign what they send.")
+        )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Growth-Webhook/1",
+        KEY_HEADER: key,
+        WEBHOOK_SIGNATURE_HEADER: webhook_signature(body, secret),
+    }
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+    except requests.RequestException as exc:
+        problem = _network_error("the webhook receiver", url, exc, WEBHOOK_TIMEOUT)
+        problem.maybe_sent = False  # the key lets the receiver drop a repeat
+        raise problem from exc
+    if 200 <= response.status_code < 300:
+        return ProviderResult(provider="webhook", message_id=key, status=str(response.status_code))
+    raise _http_error(
+        provider=urlsplit(url).netloc or url,
+        status=response.status_code,
+        detail=response.text[:300],
+        headers=response.headers,
+        credentials="OUTBOUND_WEBHOOK_SECRET",
+    )

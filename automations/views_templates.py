@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from automations.forms import LOCALES, ContentForm, TemplateForm, TestSendForm, template_initial
 from automations.models import MessageTemplate
-from automations.models.delivery import Channel, Purpose
+from automations.models.delivery import MESSAGE_CHANNELS, Channel, Purpose
 from automations.rendering import (
     NAMES,
     TemplateProblem,
@@ -48,12 +48,12 @@ def _apply_errors(error: ValidationError, *forms: Any) -> None:
 def template_list(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("channel", "")
     rows = MessageTemplate.objects.annotate(languages=Count("contents")).order_by("name")
-    if channel in Channel.values:
+    if channel in dict(MESSAGE_CHANNELS):
         rows = rows.filter(channel=channel)
     return render(
         request,
         "automations/templates/list.html",
-        {"templates": list(rows), "channel": channel, "channels": Channel.choices},
+        {"templates": list(rows), "channel": channel, "channels": MESSAGE_CHANNELS},
     )
 
 
@@ -61,7 +61,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def template_create(request: HttpRequest) -> HttpResponse:
     channel = request.GET.get("channel") or request.POST.get("channel") or Channel.EMAIL
-    if channel not in Channel.values:
+    if channel not in dict(MESSAGE_CHANNELS):
         raise Http404(_("No such channel."))
     data = request.POST if request.method == "POST" else None
     form = TemplateForm(data, initial={"channel": channel, "purpose": Purpose.MARKETING})

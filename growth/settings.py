@@ -295,6 +295,8 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 TWILIO_REQUESTS_TIMEOUT = env.float("TWILIO_REQUESTS_TIMEOUT", default=15.0)  # seconds
+# Signs journeys' outbound webhooks (X-Growth-Signature: sha256=HMAC of the raw body).
+OUTBOUND_WEBHOOK_SECRET = env.str("OUTBOUND_WEBHOOK_SECRET", default="")
 # The answer to an SMS "HELP" (carriers require one).
 SMS_HELP_TEXT = env.str(
     "SMS_HELP_TEXT",

@@ -362,3 +362,38 @@ def _create_task(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datet
         origin="journey",
     )
     return Step(detail=_("task %(id)s") % {"id": task.pk})
+
+
+@executes("webhook")
+def _webhook(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datetime) -> Step:
+    import json
+
+    contact = run.contact
+    payload = {
+        "event": "journey.step",
+        "journey": {"id": run.journey_id, "name": run.journey.name, "version": run.version.number},
+        "run": run.pk,
+        "node": node["id"],
+        "at": now.isoformat(),
+        "contact": {
+            "id": contact.pk,
+            "email": contact.email,
+            "phone": contact.phone,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "lifecycle_stage": contact.lifecycle_stage,
+            "score": contact.score,
+        },
+    }
+    delivery = delivery_schedule(
+        key=f"journey:{run.pk}:{node['id']}",
+        contact=contact,
+        channel=Channel.WEBHOOK,
+        purpose=Purpose.TRANSACTIONAL,
+        due_at=now,
+        text=json.dumps(payload, sort_keys=True),
+        origin="journey",
+        to_address=node["config"]["url"],
+        tags=[f"journey-{run.journey_id}"],
+    )
+    return Step(detail=_("delivery %(id)s") % {"id": delivery.pk})

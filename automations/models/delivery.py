@@ -15,6 +15,14 @@ from django.utils.translation import gettext_lazy as _
 class Channel(models.TextChoices):
     EMAIL = "email", _("e-mail")
     SMS = "sms", _("SMS")
+    WEBHOOK = "webhook", _("webhook")  # a signed JSON POST to another system
+
+
+# The channels that reach a person (templates, suppressions, consent).
+MESSAGE_CHANNELS = [
+    (Channel.EMAIL.value, Channel.EMAIL.label),
+    (Channel.SMS.value, Channel.SMS.label),
+]
 
 
 class Purpose(models.TextChoices):
@@ -71,7 +79,7 @@ class Delivery(models.Model):
     reason = models.TextField(_("why"), blank=True)  # deferred, not sent or failed: why
 
     # What is sent. Rendered when scheduled, so what the contact got is on record.
-    to_address = models.CharField(max_length=254, blank=True)
+    to_address = models.CharField(max_length=500, blank=True)  # e-mail, phone, or webhook URL
     subject = models.CharField(max_length=300, blank=True)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
@@ -132,7 +140,7 @@ class Suppression(models.Model):
         INVALID = "invalid", _("invalid address or number")
         MANUAL = "manual", _("blocked by hand")
 
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    channel = models.CharField(max_length=10, choices=MESSAGE_CHANNELS)
     address = models.CharField(max_length=254)  # e-mail lower-cased, phone E.164
     reason = models.CharField(max_length=12, choices=Reason.choices)
     detail = models.TextField(blank=True)

@@ -7,12 +7,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from automations.models.delivery import Channel, Purpose
+from automations.models.delivery import MESSAGE_CHANNELS, Purpose
 
 
 class MessageTemplate(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=MESSAGE_CHANNELS)
     purpose = models.CharField(
         _("purpose"), max_length=15, choices=Purpose.choices, default=Purpose.MARKETING
     )

@@ -36,7 +36,7 @@ STUCK_AFTER = timedelta(minutes=10)
 OUTRANKED_WAIT = timedelta(minutes=1)
 LOST_AFTER = timedelta(minutes=5)  # queued this long: its send task was lost
 DISPATCH_BATCH = 500
-CHANNEL_LOCK_CODE: dict[str, int] = {Channel.EMAIL: 1, Channel.SMS: 2}
+CHANNEL_LOCK_CODE: dict[str, int] = {Channel.EMAIL: 1, Channel.SMS: 2, Channel.WEBHOOK: 3}
 
 
 def _address(contact: Contact | None, channel: str) -> str:
@@ -198,6 +198,10 @@ def _provider_call(delivery: Delivery) -> providers.ProviderResult:
             key=delivery.key,
             tags=delivery.tags or None,
             headers=unsubscribe_headers(delivery),
+        )
+    if delivery.channel == Channel.WEBHOOK:
+        return providers.webhook_post(
+            url=delivery.to_address, body=delivery.body_text.encode(), key=delivery.key
         )
     return providers.sms_send(
         to=delivery.to_address,
