@@ -157,3 +157,143 @@ def journey_results(journey: Journey) -> JourneyResults:
                 else:
                     results.starting += count
     return results
+
+
+# --- Split results, messages and revenue -----------------------------------------------------
+
+
+@dataclass
+class Arm:
+    key: str
+    runs: int
+    converted: int
+    p_value: float | None = None  # against the first path, two-proportion z-test
+
+    @property
+    def rate(self) -> float | None:
+        return self.converted / self.runs if self.runs else None
+
+
+@dataclass
+class SplitResult:
+    node: str
+    arms: list[Arm]
+
+    @property
+    def best(self) -> Arm | None:
+        """The path that converts best, when its lead is significant at 95 %: a later path
+        against the first, or the first against every path it beats."""
+        leader = max(self.arms, key=lambda a: a.rate or 0.0, default=None)
+        if leader is None:
+            return None
+        if leader is self.arms[0]:
+            others = self.arms[1:]
+            significant = bool(others) and all(
+                a.p_value is not None and a.p_value < 0.05 for a in others
+            )
+        else:
+            significant = leader.p_value is not None and leader.p_value < 0.05
+        return leader if significant else None
+
+
+def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """Two-sided p-value of a difference between two conversion rates (pooled z-test)."""
+    import math
+
+    if not n1 or not n2:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if spread == 0:
+        return 1.0
+    z = (x1 / n1 - x2 / n2) / spread
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def journey_splits(journey: Journey) -> list[SplitResult]:
+    """For each split of the live version: runs down each path and how many reached the
+    goal, with the significance of each path's difference from the first. One query."""
+    version = journey.live
+    if version is None:
+        return []
+    splits = {
+        str(n["id"]): [b["key"] for b in (n.get("config") or {}).get("branches", [])]
+        for n in (version.graph or {}).get("nodes", [])
+        if n.get("type") == "split"
+    }
+    if not splits:
+        return []
+    rows = (
+        RunStep.objects.filter(
+            version=version, node__in=list(splits), outcome=RunStep.Outcome.PASSED
+        )
+        .order_by()
+        .values("node", "branch")
+        .annotate(
+            runs=Count("run_id", distinct=True),
+            converted=Count(
+                "run_id", distinct=True, filter=Q(run__status=JourneyRun.Status.CONVERTED)
+            ),
+        )
+    )
+    counts = {(r["node"], r["branch"]): (r["runs"], r["converted"]) for r in rows}
+    results = []
+    for node, keys in splits.items():
+        arms = [Arm(key, *counts.get((node, key), (0, 0))) for key in keys]
+        for arm in arms[1:]:
+            arm.p_value = two_proportion_p(arms[0].converted, arms[0].runs, arm.converted, arm.runs)
+        results.append(SplitResult(node, arms))
+    return results
+
+
+@dataclass
+class MessageFigures:
+    by_status: dict[str, int]
+    revenue: Any  # in the shop's base currency, from orders of converted runs
+
+    @property
+    def sent(self) -> int:
+        gone = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed")
+        return sum(self.by_status.get(s, 0) for s in gone)
+
+    def rate(self, *statuses: str) -> float | None:
+        return sum(self.by_status.get(s, 0) for s in statuses) / self.sent if self.sent else None
+
+    @property
+    def not_sent(self) -> int:
+        return self.by_status.get("suppressed", 0)
+
+    @property
+    def open_rate(self) -> float | None:
+        return self.rate("opened", "clicked")
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.rate("clicked")
+
+
+def journey_messages(journey: Journey) -> MessageFigures:
+    """The journey's messages by status (all versions), and the revenue of the orders its
+    converted contacts placed while on their way (started → goal, plus an hour for the
+    order to arrive). Two queries."""
+    from automations.models import Delivery
+
+    by_status = dict(
+        Delivery.objects.filter(journey=journey)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT coalesce(sum(o.total * o.rate_to_base), 0)
+            FROM automations_journeyrun r
+            JOIN leads_order o ON o.contact_id = r.contact_id
+             AND o.placed_at >= r.started_at AND o.placed_at <= r.ended_at + interval '1 hour'
+            WHERE r.journey_id = %s AND r.status = 'converted' AND o.status <> 'cancelled'
+            """,
+            [journey.pk],
+        )
+        revenue = cursor.fetchone()[0]
+    return MessageFigures(by_status=by_status, revenue=revenue)

@@ -507,5 +507,11 @@ def journey_results(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "automations/journeys/results.html",
-        {"journey": journey, "results": results, "config": config},
+        {
+            "journey": journey,
+            "results": results,
+            "config": config,
+            "splits": selectors.journey_splits(journey),
+            "figures": selectors.journey_messages(journey),  # "messages" is Django's
+        },
     )

@@ -231,6 +231,7 @@ def _send(
         html=rendered.html,
         origin="journey",
         template=template,
+        journey_id=run.journey_id,
         tags=[f"journey-{run.journey_id}"],
     )
     return Step(detail=_("delivery %(id)s") % {"id": delivery.pk})
@@ -394,6 +395,7 @@ def _webhook(run: JourneyRun, node: dict[str, Any], graph: Graph, now: datetime)
         text=json.dumps(payload, sort_keys=True),
         origin="journey",
         to_address=node["config"]["url"],
+        journey_id=run.journey_id,
         tags=[f"journey-{run.journey_id}"],
     )
     return Step(detail=_("delivery %(id)s") % {"id": delivery.pk})

@@ -62,6 +62,15 @@ class Delivery(models.Model):
     purpose = models.CharField(_("purpose"), max_length=15, choices=Purpose.choices)
     priority = models.SmallIntegerField(default=0)  # higher goes first when caps bite
     origin = models.CharField(max_length=40, blank=True)  # "journey", "cadence", "test", …
+    # The journey that sent it, for the journey's message figures.
+    journey = models.ForeignKey(
+        "automations.Journey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_index=False,
+    )
     template = models.ForeignKey(
         "automations.MessageTemplate",
         null=True,
@@ -118,6 +127,11 @@ class Delivery(models.Model):
             # The outbox filtered by status (a rare "failed" among millions), and the
             # address search ("starts with").
             models.Index(fields=["status", "-id"], name="delivery_status_recent"),
+            models.Index(
+                fields=["journey", "status"],
+                name="delivery_journey",
+                condition=Q(journey__isnull=False),
+            ),
             models.Index(
                 fields=["to_address"], name="delivery_address", opclasses=["varchar_pattern_ops"]
             ),

@@ -60,6 +60,7 @@ def delivery_schedule(
     tags: list[str] | None = None,
     template: Any = None,
     to_address: str | None = None,
+    journey_id: int | None = None,
 ) -> Delivery:
     """The delivery for `key`: created once; a second call with the same key (a retried
     journey step, a doubled beat) returns the first one unchanged."""
@@ -77,6 +78,7 @@ def delivery_schedule(
         due_at=due_at,
         to_address=to_address if to_address is not None else _address(contact, channel),
         template=template,
+        journey_id=journey_id,
         subject=subject,
         body_text=text,
         body_html=html,

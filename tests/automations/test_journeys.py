@@ -563,3 +563,72 @@ def test_steps_naming_a_missing_survey_or_campaign_cannot_be_published():
     assert problems["c"] == ["Choose a discount campaign: this one is missing."]
     assert "Choose a survey: this one is missing." in problems["s"]
     assert "Choose a message template: this one is missing." in problems["s"]
+
+
+def test_split_results_say_which_path_wins_and_messages_and_revenue_add_up(client_as):
+    from decimal import Decimal
+
+    from automations.selectors_journeys import journey_messages, journey_splits, two_proportion_p
+    from growth.roles import Role
+    from leads.models import Order
+    from tests.leads.factories import SourceFactory
+
+    journey = published(
+        {
+            "nodes": [
+                node("t", "trigger", kind="manual"),
+                node(
+                    "s",
+                    "split",
+                    branches=[{"key": "a", "percent": 50}, {"key": "b", "percent": 50}],
+                ),
+                node("wa", "wait", days=1),
+                node("wb", "wait", days=1),
+                node("goal", "goal", event="Order Completed"),
+            ],
+            "edges": [edge("t", "s"), edge("s", "wa", "a"), edge("s", "wb", "b")],
+        }
+    )
+    contacts = [ContactFactory() for _ in range(200)]
+    journey_enroll(journey=journey, contact_ids=[c.pk for c in contacts], now=T0)
+    runs_dispatch(now=T0, limit=1000)
+    by_arm = {"a": [], "b": []}
+    for step in RunStep.objects.filter(node="s"):
+        by_arm[step.branch].append(step.run)
+    # Path b converts 60 %, path a 10 %: a clear winner.
+    source = SourceFactory()
+    for arm, share in (("a", 0.1), ("b", 0.6)):
+        for run in by_arm[arm][: round(len(by_arm[arm]) * share)]:
+            JourneyRun.objects.filter(pk=run.pk).update(
+                status="converted", ended_at=T0 + timedelta(hours=2)
+            )
+            Order.objects.create(
+                source=source,
+                shop_order_id=f"o{run.pk}",
+                contact_id=run.contact_id,
+                currency="EUR",
+                total=Decimal("10.00"),
+                placed_at=T0 + timedelta(hours=2),
+                shop_updated_at=T0,
+            )
+    [split] = journey_splits(journey)
+    a, b = split.arms
+    assert (a.runs + b.runs, a.converted, b.converted) == (
+        200,
+        round(len(by_arm["a"]) * 0.1),
+        round(len(by_arm["b"]) * 0.6),
+    )
+    assert b.p_value == pytest.approx(two_proportion_p(a.converted, a.runs, b.converted, b.runs))
+    assert b.p_value < 0.001 and split.best is b
+    assert journey_messages(journey).revenue == Decimal("10.00") * (a.converted + b.converted)
+    page = client_as(Role.MARKETER).get(f"/journeys/{journey.pk}/results/")
+    assert 'data-testid="split-winner"' in page.content.decode()
+
+
+def test_the_z_test_matches_a_textbook_value():
+    from automations.selectors_journeys import two_proportion_p
+
+    # 45/100 against 30/100: pooled 0.375, standard error sqrt(0.375 * 0.625 * 0.02) =
+    # 0.06847, z = 0.15 / 0.06847 = 2.191, two-sided p = 0.0285.
+    assert two_proportion_p(45, 100, 30, 100) == pytest.approx(0.0285, abs=0.0002)
+    assert two_proportion_p(0, 0, 3, 10) is None
