@@ -8,6 +8,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from automations import signals as automation_signals
 from leads import signals
 
 
@@ -76,3 +77,13 @@ def _contacts_merged(sender: Any, survivor_id: int, merged_id: int, **kw: Any) -
     tasks_move_contact(survivor_id=survivor_id, merged_id=merged_id)
     answers_move_contact(survivor_id=survivor_id, merged_id=merged_id)
     codes_move_contact(survivor_id=survivor_id, merged_id=merged_id)
+
+
+@receiver(automation_signals.survey_answered, dispatch_uid="automations.survey_journeys")
+def _survey_answered(
+    sender: Any, survey_id: int, contact_id: int, score: int, answer_id: int, **kw: Any
+) -> None:
+    from automations.tasks import journeys_on_survey_task
+
+    if _listening("survey_answered"):
+        journeys_on_survey_task.delay(survey_id, contact_id, answer_id)

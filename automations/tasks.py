@@ -69,3 +69,18 @@ def journeys_on_stage_task(contact_id: int, to_stage: str, change_id: int) -> No
     from automations.journeys.engine import journeys_on_stage
 
     journeys_on_stage(contact_id=contact_id, to_stage=to_stage, change_id=change_id)
+
+
+@shared_task(name="automations.journeys_on_survey", ignore_result=True, queue=Queue.MESSAGING)
+def journeys_on_survey_task(survey_id: int, contact_id: int, answer_id: int) -> None:
+    from automations.journeys.engine import journeys_on_survey
+
+    journeys_on_survey(survey_id=survey_id, contact_id=contact_id, answer_id=answer_id)
+
+
+@shared_task(name="automations.journeys_dates", ignore_result=True, queue=Queue.MESSAGING)
+def journeys_dates_task() -> None:
+    """Beat, hourly: date triggers (days since the last order, birthdays) for today."""
+    from automations.journeys.engine import journeys_on_dates
+
+    journeys_on_dates()

@@ -171,6 +171,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 1.0,
         "options": {"expires": 5},
     },
+    "journeys-dates": {
+        "task": "automations.journeys_dates",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
     "deliveries-recover-stuck": {
         "task": "automations.deliveries_recover_stuck",
         "schedule": 300.0,

@@ -502,6 +502,51 @@ def journeys_on_stage(*, contact_id: int, to_stage: str, change_id: int) -> None
             runs_start(version=version, entries=[(contact_id, f"stage:{change_id}")])
 
 
+def journeys_on_survey(*, survey_id: int, contact_id: int, answer_id: int) -> None:
+    for version in live_versions():
+        graph = version_graph(version)
+        trigger = graph.node(graph.trigger)["config"]
+        if version.trigger_kind == "survey_answered" and trigger.get("survey") == survey_id:
+            runs_start(version=version, entries=[(contact_id, f"survey:{answer_id}")])
+
+
+# Contacts whose last order was exactly N days ago (on the UTC calendar), or whose birthday
+# (a "birthday" property, YYYY-MM-DD or MM-DD) is N days from today.
+_DATE_SQL = {
+    "days_since_last_order": """
+        SELECT o.contact_id FROM leads_order o
+        WHERE o.contact_id IS NOT NULL AND o.status <> 'cancelled'
+        GROUP BY o.contact_id
+        HAVING (max(o.placed_at) AT TIME ZONE 'UTC')::date = %(day)s::date - %(days)s
+    """,
+    "birthday": """
+        SELECT c.id FROM leads_contact c
+        WHERE c.properties ? 'birthday' AND c.merged_into_id IS NULL AND c.erased_at IS NULL
+          AND right(c.properties->>'birthday', 5) = to_char(%(day)s::date + %(days)s, 'MM-DD')
+    """,
+}
+
+
+def journeys_on_dates(*, now: datetime | None = None) -> int:
+    """Start the date-triggered journeys for today; run hourly, each contact enters once a
+    day (the entry key is the date)."""
+    now = now or timezone.now()
+    started = 0
+    for version in live_versions():
+        if version.trigger_kind != "date_property":
+            continue
+        graph = version_graph(version)
+        trigger = graph.node(graph.trigger)["config"]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _DATE_SQL[trigger["property"]], {"day": now.date(), "days": trigger["days"]}
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        key = f"date:{now.date().isoformat()}"
+        started += runs_start(version=version, entries=[(c, key) for c in ids], now=now)
+    return started
+
+
 def journey_enroll(
     *, journey: Journey, contact_ids: Sequence[int], key: str = "", now: datetime | None = None
 ) -> int:

@@ -131,6 +131,32 @@ WIN_BACK = Message(
     + PRODUCTS
     + UNSUBSCRIBE,
 )
+HOW_TO = Message(
+    "How to get the most out of it",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="Getting started with your order {{ last_order.number }}",
+    html="<p>Your order has arrived. A few tips to enjoy "
+    "{% for line in last_order.lines %}{% if forloop.first %}{{ line.name }}{% endif %}{% endfor %}"
+    " from day one.</p>" + UNSUBSCRIBE,
+)
+NPS_MAIL = Message(
+    "How likely are you to recommend us?",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="One click: would you recommend {{ shop.name }}?",
+    html="<p>How likely are you to recommend us to a friend? (0 = not at all, 10 = very)</p><p>"
+    '{% for score, url in survey_scores %}<a href="{{ url }}">{{ score }}</a> {% endfor %}</p>'
+    + UNSUBSCRIBE,
+)
+VIP_MAIL = Message(
+    "You are one of our best customers",
+    Channel.EMAIL,
+    Purpose.MARKETING,
+    subject="Thank you, {{ contact.first_name|default:'friend' }}",
+    html="<p>You are one of our very best customers. Thank you! Someone from our team "
+    "will be in touch personally.</p>" + UNSUBSCRIBE,
+)
 ORDER_CONFIRMATION = Message(
     "Order confirmation",
     Channel.EMAIL,
@@ -271,11 +297,107 @@ SHIPPED: list[Shipped] = [
         reentry=Journey.Reentry.ALWAYS,
         reentry_days=None,
     ),
+    Shipped(
+        "after_delivery",
+        "After delivery: how-to and NPS",
+        _(
+            "Order delivered: how to get the most out of it, then an NPS survey; detractors become a task for the team."
+        ),
+        [
+            _n("t", "trigger", 40, 40, kind="event", event="Order Delivered"),
+            _n("w1", "wait", 40, 150, days=2),
+            _n("m", "send_email", 40, 260, template="How to get the most out of it"),
+            _n("w2", "wait", 40, 370, days=7),
+            _n(
+                "s",
+                "send_survey",
+                40,
+                480,
+                survey="@survey",
+                template="How likely are you to recommend us?",
+            ),
+        ],
+        [("t", "w1", "next"), ("w1", "m", "next"), ("m", "w2", "next"), ("w2", "s", "next")],
+        [HOW_TO, NPS_MAIL],
+        reentry=Journey.Reentry.PER_DAYS,
+        reentry_days=90,
+    ),
+    Shipped(
+        "win_back",
+        "Win-back",
+        _("No order for 60 days: a personal 10 % code, then a reminder a week later."),
+        [
+            _n(
+                "t",
+                "trigger",
+                40,
+                40,
+                kind="date_property",
+                property="days_since_last_order",
+                days=60,
+            ),
+            _n("c", "issue_code", 40, 150, campaign="@campaign"),
+            _n("m1", "send_email", 40, 260, template="We miss you"),
+            _n("w", "wait_event", 40, 370, event="Order Completed", hours=168),
+            _n("m2", "send_email", 260, 480, template="Still thinking (10 % off)"),
+            _n("goal", "goal", 480, 40, event="Order Completed"),
+        ],
+        [("t", "c", "next"), ("c", "m1", "next"), ("m1", "w", "next"), ("w", "m2", "timeout")],
+        [WIN_BACK, SECOND_CHANCE],
+        reentry_days=180,
+    ),
+    Shipped(
+        "vip",
+        "VIP thank-you",
+        _("A customer becomes a champion (RFM): a personal call from the team and a thank-you."),
+        [
+            _n("t", "trigger", 40, 40, kind="segment_entered", segment="@champions"),
+            _n(
+                "task",
+                "create_task",
+                40,
+                150,
+                title="Thank VIP {{ contact.name }} personally",
+                body="",
+                role="sales_manager",
+            ),
+            _n("m", "send_email", 40, 260, template="You are one of our best customers"),
+        ],
+        [("t", "task", "next"), ("task", "m", "next")],
+        [VIP_MAIL],
+        reentry=Journey.Reentry.ONCE,
+        reentry_days=None,
+    ),
 ]
 
 
 def shipped_by_key() -> dict[str, Shipped]:
     return {s.key: s for s in SHIPPED}
+
+
+def _resolve(name: str) -> int | None:
+    """What a shipped journey names symbolically: its survey, code campaign, RFM segment."""
+    from automations.models import DiscountCampaign, Survey
+    from leads.models import Segment
+
+    if name == "@survey":
+        survey, _created = Survey.objects.get_or_create(
+            name="Customer NPS",
+            defaults={
+                "kind": Survey.Kind.NPS,
+                "question": "How likely are you to recommend us to a friend?",
+                "thank_you": "Thank you! Your answer helps us get better.",
+            },
+        )
+        return survey.pk
+    if name == "@campaign":
+        campaign, _created = DiscountCampaign.objects.get_or_create(
+            name="Win-back 10 %",
+            defaults={"pattern": "BACK-{code}", "value": "10 %", "valid_days": 30},
+        )
+        return campaign.pk
+    segment = Segment.objects.filter(rfm_key=name.lstrip("@")).first()
+    return segment.pk if segment else None
 
 
 def _template(message: Message) -> MessageTemplate:
@@ -308,6 +430,9 @@ def shipped_install(*, key: str, actor: Any = None) -> Journey:
         config = dict(node["config"])
         if "template" in config:
             config["template"] = ids[config["template"]]
+        for field_name in ("survey", "campaign", "segment"):
+            if str(config.get(field_name, "")).startswith("@"):
+                config[field_name] = _resolve(config[field_name])
         nodes.append({**node, "config": config})
     draft = {
         "nodes": nodes,

@@ -632,3 +632,74 @@ def test_the_z_test_matches_a_textbook_value():
     # 0.06847, z = 0.15 / 0.06847 = 2.191, two-sided p = 0.0285.
     assert two_proportion_p(45, 100, 30, 100) == pytest.approx(0.0285, abs=0.0002)
     assert two_proportion_p(0, 0, 3, 10) is None
+
+
+def test_date_triggers_enter_each_contact_once_a_day():
+    from decimal import Decimal
+
+    from automations.journeys.engine import journeys_on_dates
+    from leads.models import Order
+    from tests.leads.factories import SourceFactory
+
+    win_back = published(
+        {
+            "nodes": [
+                node(
+                    "t", "trigger", kind="date_property", property="days_since_last_order", days=30
+                ),
+                node("w", "wait", days=1),
+            ],
+            "edges": [edge("t", "w")],
+        },
+        name="Win back",
+        reentry="always",
+    )
+    birthday = published(
+        {
+            "nodes": [
+                node("t", "trigger", kind="date_property", property="birthday", days=0),
+                node("w", "wait", days=1),
+            ],
+            "edges": [edge("t", "w")],
+        },
+        name="Birthday",
+        reentry="always",
+    )
+    source = SourceFactory()
+    lapsed, recent = ContactFactory(), ContactFactory()
+    for contact, days in ((lapsed, 30), (recent, 29), (lapsed, 45)):
+        Order.objects.create(
+            source=source,
+            shop_order_id=f"o{contact.pk}-{days}",
+            contact=contact,
+            currency="EUR",
+            total=Decimal("5"),
+            placed_at=T0 - timedelta(days=days),
+            shop_updated_at=T0,
+        )
+    born = ContactFactory(properties={"birthday": "1990-06-10"})
+    ContactFactory(properties={"birthday": "06-11"})
+    assert journeys_on_dates(now=T0) == 2
+    assert journeys_on_dates(now=T0 + timedelta(hours=1)) == 0  # hourly beat: once a day
+    assert list(win_back.runs.values_list("contact_id", flat=True)) == [lapsed.pk]
+    assert list(birthday.runs.values_list("contact_id", flat=True)) == [born.pk]
+
+
+def test_a_survey_answer_starts_the_journeys_listening_to_that_survey():
+    from automations.journeys.engine import journeys_on_survey
+    from automations.services.surveys import survey_create
+
+    nps = survey_create(name="NPS", kind="nps", question="Recommend us?", thank_you="Thanks")
+    journey = published(
+        {
+            "nodes": [
+                node("t", "trigger", kind="survey_answered", survey=nps.pk),
+                node("w", "wait", days=1),
+            ],
+            "edges": [edge("t", "w")],
+        }
+    )
+    anna = shopper()
+    journeys_on_survey(survey_id=nps.pk, contact_id=anna.pk, answer_id=7)
+    journeys_on_survey(survey_id=nps.pk + 1, contact_id=anna.pk, answer_id=8)
+    assert journey.runs.get().entry_key == "survey:7"
