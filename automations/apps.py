@@ -13,8 +13,14 @@ class AutomationsConfig(AppConfig):
         )
         from automations.demo import register_demo_step
         from automations.services import codes  # noqa: F401 (the after-batch redemption step)
+        from leads import panels as contact_panels
 
         register_demo_step()
+        contact_panels.register(
+            contact_panels.Panel(
+                "contact_messaging_panel", _("Loading journeys and messages…"), order=20
+            )
+        )
         from growth import navigation
         from growth.roles import Capability
 

@@ -1,9 +1,14 @@
 from django.urls import include, path
 
-from automations import views_consent, views_dryrun, webhooks
+from automations import views_consent, views_contact_panel, views_dryrun, webhooks
 from automations import views_templates as templates
 
 urlpatterns = [
+    path(
+        "contacts/<int:pk>/messaging/",
+        views_contact_panel.contact_messaging_panel,
+        name="contact_messaging_panel",
+    ),
     path("u/<str:token>/", views_consent.preferences, name="preferences"),
     path(
         "u/<str:token>/one-click/",

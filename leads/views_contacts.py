@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from growth.csv_stream import csv_response
 from growth.permissions import capability_required
 from growth.roles import Capability
-from leads import selectors
+from leads import panels, selectors
 from leads.forms_contacts import AddToListForm, ContactFilterForm, NoteForm, TimelineFilterForm
 from leads.models import Contact
 from leads.selectors_segments import contact_count
@@ -256,6 +256,7 @@ def _detail(
             "note_form": note_form or NoteForm(),
             "kinds_ticked": request.GET.getlist("kind"),
             "continued": before is not None,
+            "panels": panels.registered(),
         }
         response = render(request, "leads/contacts/detail.html", context, status=status)
     patch_vary_headers(response, ["HX-Request"])  # same URL, partial or whole page
