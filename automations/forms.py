@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from automations.models import MessageTemplate
+from automations.models import MessageTemplate, Topic
 from automations.models.delivery import MESSAGE_CHANNELS, Purpose
 
 # Languages a message can be written in, matched against the contact's locale ("de-AT"
@@ -34,6 +34,15 @@ class TemplateForm(forms.Form):
         ),
     )
     default_locale = forms.ChoiceField(label=_("Default language"), choices=LOCALES, required=False)
+    topic = forms.ModelChoiceField(
+        label=_("Topic"),
+        queryset=Topic.objects.filter(active=True),
+        required=False,
+        empty_label=_("— none —"),
+        help_text=_(
+            "Contacts who opted out of this topic on their preferences page do not get it."
+        ),
+    )
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -72,5 +81,11 @@ def template_initial(template: MessageTemplate) -> dict[str, object]:
         "purpose": template.purpose,
         "default_locale": template.default_locale,
         "description": template.description,
+        "topic": template.topic_id,
         "version": template.version,
     }
+
+
+class TopicForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=80)
+    description = forms.CharField(label=_("What it is"), max_length=200, required=False)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.translation import gettext as _
 
-from automations.models import Delivery, SendingPolicy, Suppression
+from automations.models import Delivery, SendingPolicy, Suppression, TopicOptOut
 from automations.models.delivery import Channel, Purpose
 from leads.models import Consent
 
@@ -142,6 +142,16 @@ def limiter_check(delivery: Delivery, now: datetime, rules: SendingPolicy | None
         )
     if delivery.purpose == Purpose.TRANSACTIONAL or contact is None:
         return SEND
+    topic_id = delivery.template.topic_id if delivery.template_id and delivery.template else None
+    if (
+        topic_id is not None
+        and TopicOptOut.objects.filter(contact_id=contact.pk, topic_id=topic_id).exists()
+    ):
+        return Verdict(
+            send=False,
+            reason=_("The contact does not want messages about “%(topic)s”.")
+            % {"topic": delivery.template.topic},  # type: ignore[union-attr]
+        )
 
     zone = contact_zone(contact.time_zone, rules.default_time_zone)
     opens = quiet_hours_end(now, zone, rules)

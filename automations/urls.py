@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("message-templates/", templates.template_list, name="templates"),
     path("message-templates/new/", templates.template_create, name="template_new"),
+    path("message-templates/topics/", templates.topic_list, name="template_topics"),
     path("message-templates/sms-count/", templates.sms_count, name="template_sms_count"),
     path("message-templates/<int:pk>/", templates.template_edit, name="template_edit"),
     path(

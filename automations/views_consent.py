@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from automations.consent_links import contact_from_token
+from automations.models import Topic, TopicOptOut
 from automations.models.delivery import Channel
 from leads.models import Consent, Contact
 from leads.services.consent import consent_set
@@ -43,7 +44,20 @@ def _proof(request: HttpRequest, how: str) -> dict[str, str]:
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     contact = _contact(token)
     saved = False
+    topics = list(Topic.objects.filter(active=True))
     if request.method == "POST":
+        wanted_topics = set(request.POST.getlist("topic"))
+        opted_out = {t.pk for t in topics if str(t.pk) not in wanted_topics}
+        TopicOptOut.objects.filter(contact=contact, topic__in=topics).exclude(
+            topic_id__in=opted_out
+        ).delete()
+        TopicOptOut.objects.bulk_create(
+            [
+                TopicOptOut(contact=contact, topic_id=t, source="preferences page")
+                for t in opted_out
+            ],
+            ignore_conflicts=True,
+        )
         for channel, _label in CHANNELS:
             wanted = request.POST.get(channel)
             if wanted in (Consent.Status.GRANTED, Consent.Status.DENIED):
@@ -61,10 +75,17 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         (channel, label, current.get(channel, Consent.Status.UNKNOWN))
         for channel, label in CHANNELS
     ]
+    out = set(TopicOptOut.objects.filter(contact=contact).values_list("topic_id", flat=True))
     return render(
         request,
         "automations/consent/preferences.html",
-        {"contact": contact, "rows": rows, "saved": saved, "token": token},
+        {
+            "contact": contact,
+            "rows": rows,
+            "saved": saved,
+            "token": token,
+            "topics": [(t, t.pk not in out) for t in topics],
+        },
     )
 
 

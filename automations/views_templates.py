@@ -77,6 +77,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
                     purpose=form.cleaned_data["purpose"],
                     default_locale=content.cleaned_data["locale"],
                     description=form.cleaned_data["description"],
+                    topic=form.cleaned_data["topic"],
                     parts=content.parts(),
                 )
             except ValidationError as error:
@@ -144,6 +145,7 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     purpose=form.cleaned_data["purpose"],
                     description=form.cleaned_data["description"],
+                    topic=form.cleaned_data["topic"],
                     default_locale=form.cleaned_data["default_locale"] or template.default_locale,
                 )
             except services.EditConflict as edit:
@@ -313,3 +315,39 @@ def _test_address(channel: str, raw: str) -> tuple[str, str]:
     if not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
         return "", _("Give the number with its country code, e.g. +4915112345678.")
     return phone, ""
+
+
+@manage_templates
+@require_http_methods(["GET", "POST"])
+def topic_list(request: HttpRequest) -> HttpResponse:
+    """The topics contacts choose from on their preferences page."""
+    from automations.forms import TopicForm
+    from automations.models import Topic
+
+    form = TopicForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        toggle = request.POST.get("toggle")
+        if toggle:
+            topic = get_object_or_404(Topic, pk=toggle)
+            topic.active = not topic.active
+            topic.save(update_fields=["active"])
+            return redirect("template_topics")
+        if form.is_valid():
+            try:
+                services.topic_save(
+                    name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+                )
+            except ValidationError as error:
+                _apply_errors(error, form)
+            else:
+                messages.success(request, _("Topic added."))
+                return redirect("template_topics")
+        status = 400
+    topics = Topic.objects.annotate(out=Count("opt_outs"), used=Count("templates", distinct=True))
+    return render(
+        request,
+        "automations/templates/topics.html",
+        {"form": form, "topics": list(topics)},
+        status=status,
+    )

@@ -7,6 +7,7 @@ from automations.models.inbox import TeamTask
 from automations.models.journeys import Journey, JourneyRun, JourneyVersion, RunStep
 from automations.models.surveys import Survey, SurveyAnswer
 from automations.models.templates import MessageTemplate, TemplateContent
+from automations.models.topics import Topic, TopicOptOut
 
 __all__ = [
     "Delivery",
@@ -23,4 +24,6 @@ __all__ = [
     "SurveyAnswer",
     "TeamTask",
     "TemplateContent",
+    "Topic",
+    "TopicOptOut",
 ]

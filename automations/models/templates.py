@@ -18,6 +18,15 @@ class MessageTemplate(models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     default_locale = models.CharField(_("default language"), max_length=20, default="en")
+    # Marketing e-mail on a topic stops for contacts who opted out of that topic.
+    topic = models.ForeignKey(
+        "automations.Topic",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="templates",
+        verbose_name=_("topic"),
+    )
     version = models.PositiveIntegerField(default=1)  # optimistic lock for concurrent edits
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

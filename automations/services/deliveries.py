@@ -158,7 +158,7 @@ def _claim_for_sending(delivery_id: int, now: datetime) -> Delivery | None:
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
-            .select_related("contact")
+            .select_related("contact", "template__topic")
             .filter(pk=delivery_id)
             .first()
         )

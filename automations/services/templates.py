@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from automations.models import MessageTemplate, TemplateContent
+from automations.models import MessageTemplate, TemplateContent, Topic
 from automations.models.delivery import Channel, Purpose
 from automations.rendering import TemplateProblem, message_render, sample_context
 from automations.sms_segments import gsm7_segments
@@ -81,6 +81,7 @@ def template_create(
     purpose: str,
     default_locale: str,
     description: str = "",
+    topic: Any = None,
     parts: dict[str, str],
 ) -> MessageTemplate:
     cleaned = content_clean(channel, parts, purpose)
@@ -92,6 +93,7 @@ def template_create(
         purpose=purpose,
         default_locale=default_locale,
         description=description,
+        topic=topic,
         updated_by=actor,
     )
     TemplateContent.objects.create(template=template, locale=default_locale, **cleaned)
@@ -117,7 +119,7 @@ def template_update(
     name = fields.get("name", current.name).strip()
     if MessageTemplate.objects.filter(name__iexact=name).exclude(pk=current.pk).exists():
         raise ValidationError({"name": [_("A template with this name exists already.")]})
-    for field in ("name", "purpose", "description", "default_locale"):
+    for field in ("name", "purpose", "description", "default_locale", "topic"):
         if field in fields:
             setattr(current, field, fields[field].strip() if field == "name" else fields[field])
     current.version += 1
@@ -132,3 +134,19 @@ def template_locale_remove(*, template: MessageTemplate, locale: str) -> None:
     if locale == template.default_locale:
         raise ValidationError(_("The default language cannot be removed."))
     template.contents.filter(locale=locale).delete()
+
+
+def topic_save(*, name: str, description: str = "", topic: Topic | None = None) -> Topic:
+    """Create a topic, or rename one; names are unique whatever their case."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": [_("Give the topic a name.")]})
+    clash = Topic.objects.filter(name__iexact=name)
+    if topic is not None:
+        clash = clash.exclude(pk=topic.pk)
+    if clash.exists():
+        raise ValidationError({"name": [_("There is a topic with this name already.")]})
+    topic = topic or Topic()
+    topic.name, topic.description = name, description.strip()
+    topic.save()
+    return topic
