@@ -38,7 +38,7 @@ from automations.journeys.graph import CONDITION_KINDS, KINDS, TRIGGERS
 from automations.journeys.nodes import runnable
 from automations.journeys.shipped import SHIPPED, shipped_by_key, shipped_install
 from automations.models import DiscountCampaign, Journey, MessageTemplate, Survey
-from automations.models.delivery import Channel
+from automations.models.delivery import MESSAGE_CHANNELS
 from growth.permissions import capability_required
 from growth.roles import Capability, Role
 from leads.models import LifecycleStage, Segment
@@ -138,7 +138,7 @@ def _options() -> dict[str, Any]:
             ["birthday", _("birthday")],
         ],
         "stages": [[v, str(label)] for v, label in LifecycleStage.choices],
-        "channels": [[v, str(label)] for v, label in Channel.choices],
+        "channels": [[v, str(label)] for v, label in MESSAGE_CHANNELS],
         "roles": [[v, str(label)] for v, label in Role.choices],
         "operators": [[k, str(v)] for k, v in OPERATORS.items()],
         "no_value_operators": sorted(NO_VALUE_OPERATORS),
