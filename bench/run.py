@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import csv_import, ingest, reads, scoring, segments  # noqa: E402  (needs the repository on sys.path)
+from bench import csv_import, ingest, messaging, reads, scoring, segments  # noqa: E402  (needs the repository on sys.path)
 
 HOST = "127.0.0.1"  # all benchmark traffic stays on this machine
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/growth_bench"
@@ -199,7 +199,8 @@ class Scenario:
     # "import": bench/csv_import.py (CSV import through a Celery worker vs a raw COPY).
     # "scoring": bench/scoring.py (full score recompute vs a hand-written GROUP BY … UPDATE).
     # "segments": bench/segments.py (segment preview count and membership lag).
-    mode: Literal["compare", "lag", "import", "scoring", "segments"] = "compare"
+    # "messaging": bench/messaging.py (dispatch, journey lag, opt-out; issue #6).
+    mode: Literal["compare", "lag", "import", "scoring", "segments", "messaging"] = "compare"
     # Writes leads rows: needs the run's sources, starts on empty leads tables, and what
     # was answered 2xx is counted in the database afterwards.
     ingest: bool = False
@@ -303,6 +304,36 @@ SCENARIOS: list[Scenario] = [
             "hand-written count, and membership lag after a batch (bench/segments.py)."
         ),
         mode="segments",
+    ),
+    Scenario(
+        name="messaging-dispatch",
+        baseline_path="",
+        path="deliveries dispatched and sent",
+        description=(
+            "Touches due (a burst, then --contacts spread over the window) sent by beat and a "
+            "Celery worker through the real clients to the stand-in, vs the clients in a loop."
+        ),
+        mode="messaging",
+    ),
+    Scenario(
+        name="journey-lag",
+        baseline_path="",
+        path="/ingest/v1/batch",
+        description=(
+            "Segment batches at --journey-rate events/s; lag from the raw row to the journey "
+            "run a trigger event starts (and to its e-mail at the stand-in)."
+        ),
+        mode="messaging",
+    ),
+    Scenario(
+        name="opt-out",
+        baseline_path="",
+        path="/webhooks/twilio/inbound/",
+        description=(
+            "Signed Twilio STOP webhooks while SMS keep coming due: lag from the STOP to the "
+            "consent denied, and no SMS at the stand-in afterwards."
+        ),
+        mode="messaging",
     ),
 ]
 
@@ -717,6 +748,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
         if "segments" in result:
             rows += segments.table_rows(result)
             continue
+        if "messaging" in result:
+            rows += messaging.table_rows(result)
+            continue
         target = result["target"]
         lines: list[tuple[str, dict[str, Any], str, str]] = []
         if "baseline" in result:
@@ -768,6 +802,9 @@ def print_details(results: list[dict[str, Any]]) -> None:
             continue
         if "segments" in result:
             segments.print_details(result)
+            continue
+        if "messaging" in result:
+            messaging.print_details(result)
             continue
         goal, integrity, lag = result.get("goal"), result.get("integrity"), result.get("lag")
         if not (goal or integrity or lag):
@@ -922,6 +959,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Redis to benchmark against (env BENCH_REDIS_URL)",
     )
     csv_import.add_arguments(parser)
+    messaging.add_arguments(parser)
     args = parser.parse_args(argv)
     args.import_rows = args.contacts or csv_import.DEFAULT_ROWS
     args.contacts = args.contacts or 2_000
@@ -1182,7 +1220,7 @@ def run(args: argparse.Namespace) -> int:
     global _read_data
     needs_ingest = any(s.ingest for s in scenarios)
     if needs_ingest or any(
-        s.reads or s.mode in ("import", "scoring", "segments") for s in scenarios
+        s.reads or s.mode in ("import", "scoring", "segments", "messaging") for s in scenarios
     ):
         ingest.guard_database(args.database_url)
 
@@ -1231,6 +1269,11 @@ def run(args: argparse.Namespace) -> int:
                 elif scenario.mode == "segments":
                     _read_data = None  # it may generate the shop anew
                     result, failed_here = segments.run(args, env)
+                elif scenario.mode == "messaging":
+                    _read_data = None  # it empties the leads tables
+                    result, failed_here = messaging.run(
+                        scenario.name, args, env, Path(tmp), drive=drive, server_class=Server
+                    )
                 elif scenario.mode == "lag":
                     assert sources is not None
                     result, failed_here, worker_log = run_lag(
