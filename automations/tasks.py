@@ -21,7 +21,7 @@ def delivery_send_task(delivery_id: int) -> None:
     delivery_send(delivery_id=delivery_id)
 
 
-@shared_task(name="automations.deliveries_dispatch", ignore_result=True, queue=Queue.MESSAGING)
+@shared_task(name="automations.deliveries_dispatch", ignore_result=True, queue=Queue.DISPATCH)
 def deliveries_dispatch_task() -> None:
     """Beat, every second: claim what is due, a batch at a time, until nothing is."""
     from automations.services.deliveries import DISPATCH_BATCH, deliveries_dispatch
@@ -30,7 +30,7 @@ def deliveries_dispatch_task() -> None:
         pass
 
 
-@shared_task(name="automations.deliveries_recover_stuck", ignore_result=True, queue=Queue.MESSAGING)
+@shared_task(name="automations.deliveries_recover_stuck", ignore_result=True, queue=Queue.DISPATCH)
 def deliveries_recover_stuck_task() -> None:
     """Beat, every few minutes: work a dead worker or a lost task left half done."""
     from automations.journeys.engine import runs_requeue_lost
@@ -41,7 +41,7 @@ def deliveries_recover_stuck_task() -> None:
     runs_requeue_lost()
 
 
-@shared_task(name="automations.journeys_dispatch", ignore_result=True, queue=Queue.MESSAGING)
+@shared_task(name="automations.journeys_dispatch", ignore_result=True, queue=Queue.DISPATCH)
 def journeys_dispatch_task() -> None:
     """Beat, every second, and kicked when runs start: advance every due run."""
     from automations.journeys.engine import DISPATCH_BATCH, runs_dispatch
@@ -78,7 +78,7 @@ def journeys_on_survey_task(survey_id: int, contact_id: int, answer_id: int) -> 
     journeys_on_survey(survey_id=survey_id, contact_id=contact_id, answer_id=answer_id)
 
 
-@shared_task(name="automations.journeys_dates", ignore_result=True, queue=Queue.MESSAGING)
+@shared_task(name="automations.journeys_dates", ignore_result=True, queue=Queue.DISPATCH)
 def journeys_dates_task() -> None:
     """Beat, hourly: date triggers (days since the last order, birthdays) for today."""
     from automations.journeys.engine import journeys_on_dates

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from celery import Celery, bootsteps
+from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growth.settings")
 
@@ -21,6 +22,9 @@ class Queue(StrEnum):
 
     DEFAULT = "default"
     MESSAGING = "messaging"
+    # Beat's claimers (due deliveries and journey runs): never queued behind the sends they
+    # create, or a backlog of sends starves the dispatcher that should drain it.
+    DISPATCH = "dispatch"
     LONG = "long"
     ANALYTICS = "analytics"
 
@@ -58,3 +62,13 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(WorkerHeartbeat)
+
+
+@task_postrun.connect(weak=False)
+def _connections_as_after_a_request(**kwargs: Any) -> None:
+    """With CELERY_DB_REUSE_MAX set, Celery keeps a worker's database connection between
+    tasks; Django's own rule (CONN_MAX_AGE, health checks, a connection that saw an error)
+    decides after each task, as it does after a request."""
+    from django.db import close_old_connections
+
+    close_old_connections()

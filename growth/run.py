@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         supervisor.start(
             "worker",
             [python, "-m", "celery", "-A", "growth", "worker", "--loglevel", "INFO",
-             "--queues", "default,messaging,long,analytics", "--concurrency", "2"],
+             "--queues", "default,messaging,dispatch,long,analytics", "--concurrency", "2"],
         )  # fmt: skip
         supervisor.start(
             "beat",

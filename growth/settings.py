@@ -137,6 +137,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than any task may run, so acks_late never re-delivers a task still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Keep workers' database connections between tasks (Celery would open one per task, which
+# made each message send pay a connection; bench/README.md, messaging-dispatch).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1_000_000)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "beat-tick": {"task": "growth.tasks.beat_tick", "schedule": 10.0, "options": {"expires": 10}},
