@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from growth.celery import Queue
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -19,6 +23,24 @@ def delivery_send_task(delivery_id: int) -> None:
     from automations.services.deliveries import delivery_send
 
     delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(
+    name="automations.deliveries_send",
+    ignore_result=True,
+    queue=Queue.MESSAGING,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def deliveries_send_task(delivery_ids: list[int]) -> None:
+    """A few claimed deliveries, each sent (or not) on its own; idempotent like one."""
+    from automations.services.deliveries import delivery_send
+
+    for delivery_id in delivery_ids:
+        try:
+            delivery_send(delivery_id=delivery_id)
+        except Exception:  # one broken row must not hold back the others; the sweep retries it
+            logger.exception("delivery %s could not be sent", delivery_id)
 
 
 @shared_task(name="automations.deliveries_dispatch", ignore_result=True, queue=Queue.DISPATCH)

@@ -36,6 +36,7 @@ STUCK_AFTER = timedelta(minutes=10)
 OUTRANKED_WAIT = timedelta(minutes=1)
 LOST_AFTER = timedelta(minutes=5)  # queued this long: its send task was lost
 DISPATCH_BATCH = 500
+SEND_BATCH = 20  # deliveries per send task
 CHANNEL_LOCK_CODE: dict[str, int] = {Channel.EMAIL: 1, Channel.SMS: 2, Channel.WEBHOOK: 3}
 
 
@@ -93,7 +94,7 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int = DISPATCH_BA
     """Claim due deliveries, highest priority first, and enqueue their sends on commit.
     Safe to run from several beats or workers at once: a claimed row is skipped by the
     others, and a claimed row leaves "scheduled", so it is never claimed twice."""
-    from automations.tasks import delivery_send_task
+    from automations.tasks import deliveries_send_task
 
     now = now or timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -113,8 +114,12 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int = DISPATCH_BA
         # RETURNING has no order: enqueue the most urgent first.
         rows = sorted(cursor.fetchall(), key=lambda row: (row[1], -row[2], row[0]))
         claimed = [row[0] for row in rows]
-        for delivery_id in claimed:
-            transaction.on_commit(partial(delivery_send_task.delay, delivery_id))
+        # A task per few deliveries, not per delivery: the broker round trip and the task
+        # set-up were a good part of a send's cost. Each delivery is still claimed, checked
+        # and recorded on its own, so a task redelivered halfway sends nothing twice.
+        for start in range(0, len(claimed), SEND_BATCH):
+            batch = claimed[start : start + SEND_BATCH]
+            transaction.on_commit(partial(deliveries_send_task.delay, batch))
     return claimed
 
 
@@ -257,10 +262,15 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery 
             "outbox": result.outbox,
             "reason": "",
         }
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
-        updated_at=timezone.now(), **fields
+    stamp = timezone.now()
+    updated = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+        updated_at=stamp, **fields
     )
-    delivery.refresh_from_db()
+    if updated:  # else someone else settled it meanwhile (the stuck-send sweep): read theirs
+        for name, value in {**fields, "updated_at": stamp}.items():
+            setattr(delivery, name, value)
+    else:
+        delivery.refresh_from_db()
     return delivery
 
 
