@@ -28,6 +28,7 @@ from automations.models import (
     RunStep,
     Survey,
 )
+from growth.edits import EditConflict
 from leads.models import Segment
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,6 @@ DISPATCH_BATCH = 200
 LOST_AFTER = timedelta(minutes=5)
 MAX_STEPS = 200  # a run that passes more nodes than this is stuck in a loop: failed
 ACTIVE = [JourneyRun.Status.WAITING, JourneyRun.Status.QUEUED]
-
-
-class EditConflict(Exception):
-    def __init__(self, current: Journey) -> None:
-        super().__init__("edit conflict")
-        self.current = current
 
 
 # --- Graphs of published versions, cached per process (they never change) -------------------

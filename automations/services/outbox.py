@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from automations.limiter import policy
 from automations.models import Delivery, SendingPolicy, Suppression
 from automations.services.deliveries import delivery_schedule
+from growth.edits import EditConflict
 
 CANCELLABLE = (Delivery.Status.SCHEDULED, Delivery.Status.QUEUED)
 RESENDABLE = (Delivery.Status.FAILED,)
@@ -36,14 +37,6 @@ POLICY_FIELDS = (
     "sms_per_week",
 )
 _RESEND_SUFFIX = re.compile(r"^(?P<root>.+?):resend:(?P<n>\d+)$")
-
-
-class EditConflict(Exception):
-    """The policy changed since the editor read it; `current` is what is saved now."""
-
-    def __init__(self, current: SendingPolicy) -> None:
-        super().__init__("edit conflict")
-        self.current = current
 
 
 def actor_name(actor: Any) -> str:

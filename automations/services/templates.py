@@ -13,15 +13,10 @@ from automations.models import MessageTemplate, TemplateContent, Topic
 from automations.models.delivery import Channel, Purpose
 from automations.rendering import TemplateProblem, message_render, sample_context
 from automations.sms_segments import gsm7_segments
+from growth.edits import EditConflict
 
 SMS_MAX_SEGMENTS = 10
 PARTS = ("subject", "preheader", "html", "text")
-
-
-class EditConflict(Exception):
-    def __init__(self, current: MessageTemplate) -> None:
-        super().__init__("edit conflict")
-        self.current = current
 
 
 def content_clean(channel: str, parts: dict[str, str], purpose: str = "") -> dict[str, str]:

@@ -48,6 +48,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from growth.edits import EditConflict
 from leads.models import (
     ContactScore,
     Event,
@@ -1069,14 +1070,6 @@ def score_recompute_nightly() -> None:
 
 
 # --- Editing rules and models ----------------------------------------------------------------
-
-
-class EditConflict(Exception):
-    """Someone else saved the object since the form was opened."""
-
-    def __init__(self, current: Any) -> None:
-        super().__init__("edit conflict")
-        self.current = current
 
 
 # Fields whose change means the ledger must be rebuilt for the rule.
