@@ -36,6 +36,7 @@ import contextlib
 import json
 import re
 import secrets
+import signal
 import socket
 import threading
 import time
@@ -1002,11 +1003,12 @@ def main(argv: Iterable[str] | None = None) -> None:
     print(f"TWILIO_API_BASE_URL={standin.twilio_base_url}")
     print(f"TWILIO_ACCOUNT_SID={standin.twilio_account_sid}")
     print(f"TWILIO_AUTH_TOKEN={standin.twilio_auth_token}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        standin.stop()
+    # Serve until Ctrl-C or a TERM from whoever started it (the bench harness).
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    standin.stop()
 
 
 if __name__ == "__main__":
