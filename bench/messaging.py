@@ -82,7 +82,7 @@ FAR = datetime(2100, 1, 1, tzinfo=UTC)  # paced touches wait here until their ph
 QUIET_FROM, QUIET_UNTIL = clock(8), clock(21)  # the shipped sending policy
 POLL = 0.5  # seconds between looks at the stand-in and the database while waiting
 STALL_S = 60.0  # give up waiting when nothing moved for this long
-QUEUES = "default,messaging,long,analytics"
+QUEUES = "default,messaging,dispatch,long,analytics"
 
 # Shares of the generated touches (per contact; see _people): what the limiter must do.
 SMS_SHARE = 0.20  # the rest is e-mail
@@ -1484,7 +1484,7 @@ def run_dispatch(
     received = Received(standin)
     senv = scenario_env(env, standin)
     worker = celery_worker(
-        senv, tmp / "worker-messaging.log", "messaging", concurrency, args.messaging_patch
+        senv, tmp / "worker-messaging.log", "messaging,dispatch", concurrency, args.messaging_patch
     )
     beat = celery_beat(senv, tmp / "beat.log", tmp / "beat-schedule")
     result: dict[str, Any] = {}
@@ -1798,7 +1798,11 @@ def run_journey(
     patches = args.messaging_patch
     inbound = celery_worker(senv, tmp / "worker-default.log", "default", 2, patches)
     worker = celery_worker(
-        senv, tmp / "worker-messaging.log", "messaging", args.messaging_concurrency, patches
+        senv,
+        tmp / "worker-messaging.log",
+        "messaging,dispatch",
+        args.messaging_concurrency,
+        patches,
     )
     beat = celery_beat(senv, tmp / "beat.log", tmp / "beat-schedule")
     procs = [inbound, worker, beat]
@@ -2066,7 +2070,11 @@ def run_optout(
     patches = args.messaging_patch
     inbound = celery_worker(senv, tmp / "worker-default.log", "default", 2, patches)
     worker = celery_worker(
-        senv, tmp / "worker-messaging.log", "messaging", args.messaging_concurrency, patches
+        senv,
+        tmp / "worker-messaging.log",
+        "messaging,dispatch",
+        args.messaging_concurrency,
+        patches,
     )
     beat = celery_beat(senv, tmp / "beat.log", tmp / "beat-schedule")
     procs = [inbound, worker, beat]
