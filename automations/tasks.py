@@ -19,10 +19,11 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
 )
 def delivery_send_task(delivery_id: int) -> None:
-    """Idempotent: a redelivered task finds the delivery no longer queued and does nothing."""
-    from automations.services.deliveries import delivery_send
+    """Idempotent: a redelivered task finds the delivery no longer queued and does nothing.
+    (Kept for tasks enqueued before sends went in batches.)"""
+    from automations.services.sending import deliveries_send
 
-    delivery_send(delivery_id=delivery_id)
+    deliveries_send([delivery_id])
 
 
 @shared_task(
@@ -33,14 +34,11 @@ def delivery_send_task(delivery_id: int) -> None:
     reject_on_worker_lost=True,
 )
 def deliveries_send_task(delivery_ids: list[int]) -> None:
-    """A few claimed deliveries, each sent (or not) on its own; idempotent like one."""
-    from automations.services.deliveries import delivery_send
+    """A few claimed deliveries, the limiter asked for all at once, then each sent (or
+    not); idempotent: a redelivered task sends only what no task has started to send."""
+    from automations.services.sending import deliveries_send
 
-    for delivery_id in delivery_ids:
-        try:
-            delivery_send(delivery_id=delivery_id)
-        except Exception:  # one broken row must not hold back the others; the sweep retries it
-            logger.exception("delivery %s could not be sent", delivery_id)
+    deliveries_send(delivery_ids)
 
 
 @shared_task(name="automations.deliveries_dispatch", ignore_result=True, queue=Queue.DISPATCH)

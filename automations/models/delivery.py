@@ -41,6 +41,8 @@ class Delivery(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("scheduled")  # waiting for due_at (maybe deferred)
         QUEUED = "queued", _("queued")  # claimed by the dispatcher, a send task is on its way
+        # Let through by the limiter (counts against the caps); its provider call is next.
+        READY = "ready", _("about to be sent")
         SENDING = "sending", _("sending")  # the provider call is under way
         SENT = "sent", _("sent")
         DELIVERED = "delivered", _("delivered")

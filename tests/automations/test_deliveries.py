@@ -15,9 +15,9 @@ from automations.services.deliveries import (
     deliveries_dispatch,
     deliveries_recover_stuck,
     delivery_schedule,
-    delivery_send,
     suppression_add,
 )
+from automations.services.sending import delivery_send
 from leads.models import Consent, Contact
 from tests.leads.factories import ConsentFactory, ContactFactory
 

@@ -25,7 +25,8 @@ from automations.journeys.engine import (
 from automations.journeys.graph import graph_check
 from automations.journeys.nodes import next_local_time
 from automations.models import Delivery, Journey, JourneyRun, MessageTemplate, RunStep
-from automations.services.deliveries import deliveries_dispatch, delivery_send
+from automations.services.deliveries import deliveries_dispatch
+from automations.services.sending import delivery_send
 from automations.services.templates import template_create
 from leads.models import Consent, Contact, Segment, SegmentMembership
 from tests.leads.factories import ConsentFactory, ContactFactory, EventFactory

@@ -138,7 +138,7 @@ def test_the_limiter_reads_consent_suppression_and_caps(anna, django_assert_num_
     delivery(anna, status="sent", sent_at=NOW - timedelta(hours=3))
     second = delivery(anna)
     second.contact = anna
-    with django_assert_num_queries(3):  # consent, suppression, recent sends
+    with django_assert_num_queries(1):  # consent, suppression, topics, recent sends: one query
         verdict = limiter_check(second, NOW, rules)
     assert not verdict.send and verdict.later == NOW - timedelta(hours=3) + timedelta(days=1)
     assert "at most 1" in verdict.reason

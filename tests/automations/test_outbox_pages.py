@@ -18,7 +18,8 @@ from automations import selectors
 from automations.limiter import policy
 from automations.models import Delivery, SendingPolicy, Suppression
 from automations.services import outbox
-from automations.services.deliveries import delivery_send, suppression_add
+from automations.services.deliveries import suppression_add
+from automations.services.sending import delivery_send
 from growth.roles import Role
 from tests.leads.factories import ContactFactory
 

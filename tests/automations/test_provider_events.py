@@ -18,7 +18,8 @@ from twilio.request_validator import RequestValidator
 
 from automations.consent_links import contact_token, unsubscribe_headers
 from automations.models import Delivery, Suppression
-from automations.services.deliveries import deliveries_dispatch, delivery_schedule, delivery_send
+from automations.services.deliveries import deliveries_dispatch, delivery_schedule
+from automations.services.sending import delivery_send
 from leads.models import Consent, InboundDelivery
 from tests.leads.factories import ConsentFactory, ContactFactory, IdentityFactory
 from tests.leads.helpers import process_all

@@ -15,7 +15,8 @@ from automations.journeys.engine import (
 )
 from automations.journeys.shipped import SHIPPED, shipped_install
 from automations.models import Journey, JourneyRun, MessageTemplate
-from automations.services.deliveries import deliveries_dispatch, delivery_send
+from automations.services.deliveries import deliveries_dispatch
+from automations.services.sending import delivery_send
 from automations.services.templates import content_clean
 from leads.models import Consent
 from tests.leads.factories import ConsentFactory, ContactFactory, EventFactory

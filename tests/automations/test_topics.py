@@ -9,7 +9,8 @@ import pytest
 
 from automations.consent_links import contact_token
 from automations.models import Delivery, Topic, TopicOptOut
-from automations.services.deliveries import deliveries_dispatch, delivery_schedule, delivery_send
+from automations.services.deliveries import deliveries_dispatch, delivery_schedule
+from automations.services.sending import delivery_send
 from automations.services.templates import template_create, topic_save
 from growth.roles import Role
 from leads.models import Consent

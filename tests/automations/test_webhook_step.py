@@ -15,7 +15,8 @@ import pytest
 
 from automations.journeys.engine import journey_enroll, journey_publish, runs_dispatch
 from automations.models import Delivery, Journey
-from automations.services.deliveries import deliveries_dispatch, delivery_send
+from automations.services.deliveries import deliveries_dispatch
+from automations.services.sending import delivery_send
 from tests.leads.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
