@@ -285,6 +285,16 @@ def _network_error(
 _local = threading.local()
 
 
+def _settle_environment(session: requests.Session, url: str) -> None:
+    """Read the proxy and CA-bundle environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE …)
+    once, for the provider's URL, when the session is made. With `trust_env` requests scans
+    the whole environment on every request: a fifth of a send's CPU in a worker."""
+    found = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies = dict(found["proxies"] or {})
+    session.verify = found["verify"]
+    session.trust_env = False
+
+
 def _email_backend() -> tuple[BaseEmailBackend, bool]:
     """The configured backend and whether it is an anymail (provider) backend.
 
@@ -306,6 +316,8 @@ def _email_backend() -> tuple[BaseEmailBackend, bool]:
     if not isinstance(backend, AnymailBaseBackend):
         return backend, False
     backend.open()
+    if isinstance(getattr(backend, "session", None), requests.Session):
+        _settle_environment(backend.session, str(getattr(backend, "api_url", "")))
     _local.email = (signature, backend)
     return backend, True
 
@@ -511,6 +523,8 @@ def _twilio_client(sid: str, token: str) -> tuple[Any, _GrowthTwilioHttpClient]:
     if cached is not None and cached[0] == signature:
         return cached[1], cached[2]
     http_client = _GrowthTwilioHttpClient(timeout=timeout)
+    if http_client.session is not None:
+        _settle_environment(http_client.session, base_url)
     client = TwilioClient(username=sid, password=token, account_sid=sid, http_client=http_client)
     client.edge = None
     client.region = None

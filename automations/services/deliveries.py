@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(minutes=10)
 LOST_AFTER = timedelta(minutes=5)  # queued or ready this long: its send task was lost
 DISPATCH_BATCH = 500
-SEND_BATCH = 20  # deliveries per send task
+SEND_BATCH_MAX = 50  # deliveries per send task, at most
+SEND_SPREAD = 8  # a claim is spread over this many tasks (all worker processes get a share)
 
 
 def _address(contact: Contact | None, channel: str) -> str:
@@ -108,8 +109,9 @@ def deliveries_dispatch(*, now: datetime | None = None, limit: int = DISPATCH_BA
         # A task per few deliveries, not per delivery: the broker round trip, the task
         # set-up and the limiter's reads and writes are paid once per batch. A task
         # redelivered halfway sends nothing twice (see automations.services.sending).
-        for start in range(0, len(claimed), SEND_BATCH):
-            batch = claimed[start : start + SEND_BATCH]
+        size = min(SEND_BATCH_MAX, max(1, -(-len(claimed) // SEND_SPREAD)))
+        for start in range(0, len(claimed), size):
+            batch = claimed[start : start + size]
             transaction.on_commit(partial(deliveries_send_task.delay, batch))
     return claimed
 

@@ -647,3 +647,23 @@ def test_standin_twilio_error_shapes(standin: StandIn) -> None:
         "status": 400,
     }
     assert [r.status for r in standin.requests] == [401, 400]
+
+
+def test_the_proxy_environment_is_read_once_when_the_client_is_made_and_still_honoured(
+    standin_settings: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sessions stop scanning the environment on every request, but a proxy configured
+    for the worker still applies (and NO_PROXY still exempts the stand-in on 127.0.0.1)."""
+    providers._local.__dict__.clear()
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    backend, _provider = providers._email_backend()
+    _client, http = providers._twilio_client("AC" + "0" * 32, "token")
+    for session in (backend.session, http.session):  # type: ignore[attr-defined]
+        assert session.trust_env is False
+        assert session.proxies.get("http") == "http://proxy.internal:3128"
+    providers._local.__dict__.clear()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert send_email().status  # reaches the stand-in directly
+    assert providers._email_backend()[0].session.proxies == {}  # type: ignore[attr-defined]
+    providers._local.__dict__.clear()

@@ -189,3 +189,28 @@ def test_a_bug_in_one_send_fails_that_delivery_visibly_and_the_batch_goes_on(
     assert statuses.pop(broken) == S.FAILED
     assert set(statuses.values()) == {S.SENT}
     assert "template blew up" in Delivery.objects.get(key=broken).reason
+
+
+@pytest.mark.parametrize(("due", "tasks"), [(1, 1), (20, 7), (100, 8), (500, 10)])
+def test_the_dispatcher_spreads_a_small_claim_over_workers_and_batches_a_large_one(
+    django_capture_on_commit_callbacks, due, tasks
+):
+    contact = _reachable(0)
+    Delivery.objects.bulk_create(
+        Delivery(
+            key=f"b{n}",
+            contact=contact,
+            channel="email",
+            purpose="transactional",
+            scheduled_for=NOON,
+            due_at=NOON,
+            to_address=contact.email,
+        )
+        for n in range(due)
+    )
+    with django_capture_on_commit_callbacks() as enqueued:
+        claimed = deliveries_dispatch(now=NOON)
+    assert len(claimed) == due and len(enqueued) == tasks
+    batches = [callback.args[0] for callback in enqueued]  # type: ignore[attr-defined]
+    assert [i for batch in batches for i in batch] == claimed  # each once, most urgent first
+    assert max(len(batch) for batch in batches) <= 50
