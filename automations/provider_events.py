@@ -12,10 +12,12 @@ from urllib.parse import parse_qs
 from anymail.signals import EventType
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from automations import signals as automation_signals
 from automations.models import Delivery, Suppression
 from automations.models.delivery import Channel, Purpose
 from automations.services.deliveries import delivery_schedule, suppression_add
@@ -77,6 +79,16 @@ def _withdraw(
         )
 
 
+def _unreachable(delivery: Delivery, reason: str) -> None:
+    contact_id, channel = delivery.contact_id, delivery.channel
+    if contact_id is not None:
+        transaction.on_commit(
+            lambda: automation_signals.contact_unreachable.send(
+                sender=Delivery, contact_id=contact_id, channel=channel, reason=reason
+            )
+        )
+
+
 def _apply_email_event(event: Any) -> None:
     metadata = event.metadata or {}
     delivery = _find(metadata.get("growth-key"), event.message_id)
@@ -104,6 +116,7 @@ def _apply_email_event(event: Any) -> None:
                 reason=Suppression.Reason.HARD_BOUNCE,
                 detail=event.mta_response or "",
             )
+            _unreachable(delivery, Suppression.Reason.HARD_BOUNCE)
     elif kind == EventType.REJECTED:
         delivery.status = S.FAILED
         delivery.reason = _("The provider dropped it: %(why)s") % {
@@ -219,4 +232,14 @@ def twilio_inbound(inbound: InboundDelivery) -> bool:
             to_address=form.get("From", ""),
         )
         return True
-    return False  # a reply: kept in the inbound store, read by cadences (reply detection)
+    # A reply: kept in the inbound store; cadences end the sender's enrollment on it.
+    ids = [contact.pk for contact in contacts]
+    transaction.on_commit(
+        lambda: [
+            automation_signals.reply_received.send(
+                sender=Contact, contact_id=contact_id, channel=Channel.SMS, inbound_id=inbound.pk
+            )
+            for contact_id in ids
+        ]
+    )
+    return bool(ids)

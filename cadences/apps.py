@@ -7,6 +7,7 @@ class CadencesConfig(AppConfig):
     verbose_name = _("Cadences")
 
     def ready(self) -> None:
+        from cadences import receivers  # noqa: F401 (connects the signal receivers)
         from growth import navigation
         from growth.roles import Capability
 

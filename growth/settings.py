@@ -174,6 +174,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 1.0,
         "options": {"expires": 5},
     },
+    # Cadences: automatic steps that fell due, and the speed-to-lead SLA.
+    "cadence-steps-dispatch": {
+        "task": "cadences.steps_dispatch",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    },
+    "cadence-sla-sweep": {
+        "task": "cadences.sla_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     "journeys-dates": {
         "task": "automations.journeys_dates",
         "schedule": 3600.0,

@@ -1,0 +1,215 @@
+"""The rep queue: exactly one lead at a time, claimed with a lease.
+
+`queue_claim_next` picks the rep's most urgent due manual step (leads that just qualified
+and were never touched first, then overdue steps by how late, then score) with
+`FOR UPDATE SKIP LOCKED`, and leases it to the rep: two reps asking at the same instant get
+different leads, and a lease that runs out (the rep closed the browser) returns the lead.
+`touch_record` writes the disposition once per submit key and moves the enrollment on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cadences.models import AUTOMATIC_KINDS, Enrollment, Rep, Skip, Touch
+from cadences.services.enrollment import enrollment_advance, sla_policy
+
+E = Enrollment
+D = Touch.Disposition
+# Dispositions that end the enrollment, with its outcome.
+ENDING: dict[str, str] = {
+    D.WRONG_NUMBER: E.Outcome.WRONG_NUMBER,
+    D.NOT_INTERESTED: E.Outcome.NOT_INTERESTED,
+    D.MEETING: E.Outcome.QUALIFIED,
+    D.BAD_LEAD: E.Outcome.BAD_LEAD,
+}
+NEW_LEAD_WINDOW = timedelta(hours=24)  # "just qualified": front of the queue while untouched
+
+_CLAIM_SQL = """
+WITH next AS (
+    SELECT e.id FROM cadences_enrollment e
+    WHERE e.status = 'active' AND NOT (e.kind = ANY(%(auto)s)) AND e.kind <> ''
+      AND e.due_at <= %(now)s
+      AND (e.rep_id = %(rep)s OR (e.rep_id IS NULL AND %(pool)s))
+      AND (e.lease_until IS NULL OR e.lease_until < %(now)s OR e.leased_to_id = %(rep)s)
+    ORDER BY (e.leased_to_id = %(rep)s AND e.lease_until >= %(now)s) DESC NULLS LAST,
+             (e.first_touch_at IS NULL AND e.qualified_at > %(fresh)s) DESC,
+             e.due_at, e.score DESC, e.id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE cadences_enrollment e
+SET leased_to_id = %(rep)s, lease_until = %(until)s,
+    rep_id = coalesce(e.rep_id, %(rep)s)
+FROM next WHERE e.id = next.id
+RETURNING e.id
+"""
+
+
+def rep_of(user: Any) -> Rep:
+    """The user's rep profile, made on first use (a sales manager may work the queue too)."""
+    rep, _created = Rep.objects.get_or_create(user=user)
+    return rep
+
+
+def queue_claim_next(
+    *, rep: Rep, now: datetime | None = None, pool: bool = True
+) -> Enrollment | None:
+    """The one next lead for `rep`, leased to it (its current lease first, so a reload
+    shows the same lead). None: nothing is due."""
+    now = now or timezone.now()
+    lease = timedelta(minutes=sla_policy().lease_minutes)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "auto": sorted(AUTOMATIC_KINDS),
+                "now": now,
+                "rep": rep.pk,
+                "pool": pool,
+                "fresh": now - NEW_LEAD_WINDOW,
+                "until": now + lease,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return (
+        E.objects.select_related("contact", "cadence", "version", "rep__user")
+        .filter(pk=row[0])
+        .first()
+    )
+
+
+def queue_release(*, rep: Rep, enrollment_id: int) -> None:
+    E.objects.filter(pk=enrollment_id, leased_to=rep).update(leased_to=None, lease_until=None)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    touch: Touch
+    created: bool  # False: this submit was recorded before (a double submit)
+
+
+def touch_record(
+    *,
+    rep: Rep,
+    enrollment_id: int,
+    disposition: str,
+    notes: str = "",
+    key: str,
+    delivery_id: int | None = None,
+    now: datetime | None = None,
+) -> Recorded:
+    """Record what the rep did on the enrollment's current step, once per `key` (the form
+    carries one, so a double submit records one touch), and move the enrollment on: to its
+    next step, or to its end when the disposition ends it."""
+    now = now or timezone.now()
+    if disposition not in D.values or disposition == D.AUTOMATIC:
+        raise ValidationError({"disposition": _("Choose what happened.")})
+    if len(notes) > 5000:
+        raise ValidationError({"notes": _("Keep notes under 5,000 characters.")})
+    key = key.strip()[:120]
+    if not key:
+        raise ValidationError({"key": _("The form is missing its submit key; reload the page.")})
+    earlier = Touch.objects.filter(key=key).first()
+    if earlier is not None:
+        return Recorded(earlier, created=False)
+    try:
+        with transaction.atomic():
+            enrollment = (
+                E.objects.select_for_update(of=("self",))
+                .select_related("contact", "cadence", "rep")
+                .filter(pk=enrollment_id)
+                .first()
+            )
+            if enrollment is None or enrollment.status != E.Status.ACTIVE:
+                raise ValidationError(_("This lead is no longer on a cadence."))
+            if enrollment.rep_id not in (None, rep.pk) and enrollment.leased_to_id != rep.pk:
+                raise ValidationError(_("This lead belongs to another rep."))
+            touch = Touch.objects.create(
+                enrollment=enrollment,
+                contact_id=enrollment.contact_id,
+                rep=rep,
+                step=enrollment.step,
+                kind=enrollment.kind,
+                disposition=disposition,
+                notes=notes.strip(),
+                delivery_id=delivery_id,
+                at=now,
+                key=key,
+            )
+            _after_touch(enrollment, rep, disposition, now)
+    except IntegrityError:  # the same key, submitted twice at once: the other one won
+        return Recorded(Touch.objects.get(key=key), created=False)
+    return Recorded(touch, created=True)
+
+
+def _after_touch(enrollment: Enrollment, rep: Rep, disposition: str, now: datetime) -> None:
+    enrollment.attempts += 1
+    if enrollment.first_touch_at is None:
+        enrollment.first_touch_at = now
+    enrollment.rep = enrollment.rep or rep
+    enrollment.leased_to = None
+    enrollment.lease_until = None
+    if disposition in ENDING:
+        enrollment.status = E.Status.ENDED
+        enrollment.outcome = ENDING[disposition]
+        enrollment.ended_at = now
+        enrollment.kind = ""
+        enrollment.due_at = None
+    else:
+        enrollment_advance(enrollment=enrollment, now=now)
+    enrollment.save()
+    if disposition == D.MEETING:
+        _qualify(enrollment, rep)
+    elif disposition == D.BAD_LEAD:
+        pass  # the rating (with its reason) is recorded by the view through lead_rate
+
+
+def _qualify(enrollment: Enrollment, rep: Rep) -> None:
+    """A meeting booked makes the lead an SQL (a rep recorded purchase intent)."""
+    from leads.models import Contact
+    from leads.models.lifecycle import LifecycleStage, StageChange
+    from leads.services.lifecycle import stage_change
+
+    contact = Contact.objects.get(pk=enrollment.contact_id)
+    if contact.lifecycle_stage in (
+        LifecycleStage.SUBSCRIBER,
+        LifecycleStage.LEAD,
+        LifecycleStage.MQL,
+    ):
+        stage_change(
+            contact=contact,
+            to_stage=LifecycleStage.SQL,
+            cause_kind=StageChange.Cause.USER,
+            reason=_("Meeting booked from the queue"),
+            actor=rep.user,
+        )
+
+
+def queue_skip(*, rep: Rep, enrollment_id: int, reason: str, now: datetime | None = None) -> Skip:
+    """Pass on the leased lead with a reason: it goes back to the queue (after the others
+    due now), and the skip is counted for the manager."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why you skip this lead: your manager sees it.")})
+    with transaction.atomic():
+        enrollment = E.objects.select_for_update().filter(pk=enrollment_id, leased_to=rep).first()
+        if enrollment is None:
+            raise ValidationError(_("This lead is not yours to skip (its lease ran out)."))
+        skip = Skip.objects.create(enrollment=enrollment, rep=rep, reason=reason[:200], at=now)
+        E.objects.filter(pk=enrollment.pk).update(
+            skips=enrollment.skips + 1,
+            leased_to=None,
+            lease_until=None,
+            due_at=now + timedelta(minutes=15),  # not straight back to the top
+        )
+    return skip
