@@ -1,9 +1,7 @@
-from django.urls import path
-
-from growth.views import SectionView
+from django.urls import include, path
 
 urlpatterns = [
-    path("queue/", SectionView.as_view(section_key="queue"), name="queue"),
-    path("cadences/", SectionView.as_view(section_key="cadences"), name="cadences"),
-    path("team/", SectionView.as_view(section_key="team"), name="team"),
+    path("queue/", include("cadences.urls_queue")),
+    path("cadences/", include("cadences.urls_cadences")),
+    path("team/", include("cadences.urls_team")),
 ]
