@@ -1,7 +1,9 @@
 from django.urls import path
 
-from growth.views import SectionView
+from cadences import views_queue
 
 urlpatterns = [
-    path("", SectionView.as_view(section_key="queue"), name="queue"),
+    path("", views_queue.queue, name="queue"),
+    path("touch", views_queue.queue_touch, name="queue_touch"),
+    path("skip", views_queue.queue_skip_view, name="queue_skip"),
 ]

@@ -92,6 +92,17 @@ def queue_release(*, rep: Rep, enrollment_id: int) -> None:
 
 
 @dataclass(frozen=True)
+class Message:
+    """A manual e-mail or SMS the rep composed from the step's template and sends from
+    Growth: it goes through the messaging layer and the send limiter like any other."""
+
+    channel: str  # "email" or "sms"
+    text: str
+    subject: str = ""
+    template_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Recorded:
     touch: Touch
     created: bool  # False: this submit was recorded before (a double submit)
@@ -104,7 +115,7 @@ def touch_record(
     disposition: str,
     notes: str = "",
     key: str,
-    delivery_id: int | None = None,
+    message: Message | None = None,
     now: datetime | None = None,
 ) -> Recorded:
     """Record what the rep did on the enrollment's current step, once per `key` (the form
@@ -115,6 +126,8 @@ def touch_record(
         raise ValidationError({"disposition": _("Choose what happened.")})
     if len(notes) > 5000:
         raise ValidationError({"notes": _("Keep notes under 5,000 characters.")})
+    if message is not None:
+        _check_message(message)
     key = key.strip()[:120]
     if not key:
         raise ValidationError({"key": _("The form is missing its submit key; reload the page.")})
@@ -133,6 +146,7 @@ def touch_record(
                 raise ValidationError(_("This lead is no longer on a cadence."))
             if enrollment.rep_id not in (None, rep.pk) and enrollment.leased_to_id != rep.pk:
                 raise ValidationError(_("This lead belongs to another rep."))
+            delivery_id = _send(enrollment, message, key, now) if message is not None else None
             touch = Touch.objects.create(
                 enrollment=enrollment,
                 contact_id=enrollment.contact_id,
@@ -149,6 +163,52 @@ def touch_record(
     except IntegrityError:  # the same key, submitted twice at once: the other one won
         return Recorded(Touch.objects.get(key=key), created=False)
     return Recorded(touch, created=True)
+
+
+def _check_message(message: Message) -> None:
+    errors = {}
+    if message.channel not in ("email", "sms"):
+        errors["channel"] = _("A message goes by e-mail or SMS.")
+    if not message.text.strip():
+        errors["text"] = _("Write the message before sending it.")
+    elif len(message.text) > 20_000:
+        errors["text"] = _("Keep the message under 20,000 characters.")
+    if message.channel == "email" and not message.subject.strip():
+        errors["subject"] = _("An e-mail needs a subject.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _send(enrollment: Enrollment, message: Message, key: str, now: datetime) -> int:
+    """Hand the rep's message to the messaging layer (sales purpose: consent, suppression,
+    quiet hours and the shared frequency cap apply at send time)."""
+    from django.utils.html import linebreaks
+
+    from automations.models import MessageTemplate
+    from automations.models.delivery import Purpose
+    from automations.services.deliveries import delivery_schedule
+    from cadences.services.steps import SALES_PRIORITY
+
+    template = (
+        MessageTemplate.objects.filter(pk=message.template_id).first()
+        if message.template_id
+        else None
+    )
+    delivery = delivery_schedule(
+        key=f"queue:{key}",
+        contact=enrollment.contact,
+        channel=message.channel,
+        purpose=Purpose.SALES,
+        due_at=now,
+        subject=message.subject.strip()[:300],
+        text=message.text.strip(),
+        html=linebreaks(message.text.strip()) if message.channel == "email" else "",
+        priority=SALES_PRIORITY,
+        origin="cadence",
+        template=template,
+        tags=[f"cadence-{enrollment.cadence_id}"],
+    )
+    return delivery.pk
 
 
 def _after_touch(enrollment: Enrollment, rep: Rep, disposition: str, now: datetime) -> None:
