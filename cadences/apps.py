@@ -9,6 +9,13 @@ class CadencesConfig(AppConfig):
     def ready(self) -> None:
         from cadences import receivers  # noqa: F401 (connects the signal receivers)
         from growth import navigation
+        from leads import panels as contact_panels
+
+        contact_panels.register(
+            contact_panels.Panel(
+                "contact_sales_panel", _("Loading cadences and touches…"), order=15
+            )
+        )
         from growth.roles import Capability
 
         navigation.register(

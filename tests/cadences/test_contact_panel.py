@@ -1,0 +1,40 @@
+"""The contact page shows the contact's cadences and touches in a panel of their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadences.services.enrollment import enrollment_start
+from cadences.services.queue import touch_record
+from growth.roles import Role
+from tests.cadences.helpers import NOW, mql, published, rep
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_sales_panel_lists_enrollments_and_touches_in_three_queries(
+    client_as, django_assert_max_num_queries
+):
+    cadence = published("Fast follow-up")
+    me = rep()
+    lead = mql()
+    enrollment = enrollment_start(contact=lead, key="k", cadence=cadence, rep=me, now=NOW)
+    for n in range(2):
+        touch_record(
+            rep=me, enrollment_id=enrollment.pk, disposition="no_answer", key=f"t{n}", now=NOW
+        )
+    client = client_as(Role.SALES_MANAGER)
+    client.get("/")  # the session and user are loaded once
+    with django_assert_max_num_queries(7):  # session, user, 2 x permissions, contact, 2 lists
+        page = client.get(f"/contacts/{lead.pk}/sales-panel/").content.decode()
+    assert "Fast follow-up" in page and page.count("no answer") == 2
+
+
+def test_the_panel_is_registered_on_the_contact_page_and_guarded(client_as):
+    lead = mql()
+    page = client_as(Role.SALES_MANAGER).get(f"/contacts/{lead.pk}/").content.decode()
+    assert f"/contacts/{lead.pk}/sales-panel/" in page
+    assert client_as(Role.REP).get(f"/contacts/{lead.pk}/sales-panel/").status_code == 403
+    assert client_as(Role.SALES_MANAGER).get("/contacts/999999/sales-panel/").status_code == 404
+    empty = client_as(Role.SALES_MANAGER).get(f"/contacts/{lead.pk}/sales-panel/").content.decode()
+    assert 'data-testid="sales-empty"' in empty
