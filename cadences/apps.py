@@ -8,9 +8,11 @@ class CadencesConfig(AppConfig):
 
     def ready(self) -> None:
         from cadences import receivers  # noqa: F401 (connects the signal receivers)
+        from cadences.demo import register_demo_step
         from growth import navigation
         from leads import panels as contact_panels
 
+        register_demo_step()
         contact_panels.register(
             contact_panels.Panel(
                 "contact_sales_panel", _("Loading cadences and touches…"), order=15
