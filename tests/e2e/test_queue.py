@@ -3,6 +3,8 @@ same one, records a disposition and gets the next lead without a page reload."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Browser, expect
 
 from cadences.models import Cadence, Touch
@@ -29,6 +31,7 @@ def test_two_reps_never_see_the_same_lead_and_work_through_the_queue(
         page = context.new_page()
         page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         sign_in(page, user.username, PASSWORD)
+        expect(page).not_to_have_url(re.compile(r"/login/"))  # signed in before the next one
         pages.append(page)
     for page in pages:
         page.goto("/queue/")
