@@ -243,3 +243,63 @@ def twilio_inbound(inbound: InboundDelivery) -> bool:
         ]
     )
     return bool(ids)
+
+
+# --- Inbound e-mail (replies) ---------------------------------------------------------------
+
+AUTO_REPLY_SUBJECTS = ("out of office", "automatic reply", "auto-reply", "autoreply")
+
+
+def _inbound_request(inbound: InboundDelivery) -> Any:
+    """The stored multipart body as a request anymail's SendGrid parser can read."""
+    from io import BytesIO
+
+    from django.core.handlers.wsgi import WSGIRequest
+
+    body = bytes(inbound.body)
+    return WSGIRequest(
+        {
+            "REQUEST_METHOD": "POST",
+            "CONTENT_TYPE": (inbound.headers or {}).get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": BytesIO(body),
+            "PATH_INFO": "/",
+            "SERVER_NAME": "inbound",
+            "SERVER_PORT": "443",
+            "wsgi.url_scheme": "https",
+        }
+    )
+
+
+@handles(Source.Kind.SENDGRID, "inbound")
+def sendgrid_inbound(inbound: InboundDelivery) -> bool:
+    """An e-mail to the reply-to address: a reply from its sender, unless it is an
+    auto-reply (out of office), which must not end a cadence."""
+    from anymail.webhooks.sendgrid import SendGridInboundWebhookView
+
+    view = SendGridInboundWebhookView.__new__(SendGridInboundWebhookView)
+    try:
+        message = view.esp_to_anymail_event(_inbound_request(inbound)).message
+    except (KeyError, ValueError) as problem:
+        raise ValueError(f"not a SendGrid inbound e-mail: {problem}") from problem
+    sender = message.from_email.addr_spec.strip().lower() if message.from_email else ""
+    subject = (message.subject or "").strip().lower()
+    automatic = (message.get("Auto-Submitted", "no").lower() != "no") or subject.startswith(
+        AUTO_REPLY_SUBJECTS
+    )
+    if not sender or automatic:
+        return False
+    ids = list(
+        Contact.objects.filter(email__iexact=sender, merged_into__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    transaction.on_commit(
+        lambda: [
+            automation_signals.reply_received.send(
+                sender=Contact, contact_id=contact_id, channel=Channel.EMAIL, inbound_id=inbound.pk
+            )
+            for contact_id in ids
+        ]
+    )
+    return bool(ids)

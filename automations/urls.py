@@ -16,6 +16,7 @@ urlpatterns = [
         name="unsubscribe_one_click",
     ),
     path("webhooks/sendgrid/events/", webhooks.sendgrid_events, name="webhook_sendgrid_events"),
+    path("webhooks/sendgrid/inbound/", webhooks.sendgrid_inbound, name="webhook_sendgrid_inbound"),
     path("webhooks/twilio/status/", webhooks.twilio_status, name="webhook_twilio_status"),
     path("webhooks/twilio/inbound/", webhooks.twilio_inbound, name="webhook_twilio_inbound"),
     path("", include("automations.urls_journeys")),

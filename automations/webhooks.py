@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.webhooks.base import AnymailBasicAuthMixin
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -80,6 +81,35 @@ class SendGridEventsView(SendGridTrackingWebhookView):
 
 
 sendgrid_events = SendGridEventsView.as_view()
+
+
+class SendGridInboundView(SendGridEventsView):
+    """SendGrid Inbound Parse: e-mail replies to the reply-to domain, posted as a
+    multipart form behind basic auth (ANYMAIL_WEBHOOK_SECRET in the URL SendGrid is given),
+    stored raw; the workers match the sender and end its cadence (a reply)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not self.basic_auth:
+            return _refused(
+                "Inbound e-mail is not accepted: set ANYMAIL_WEBHOOK_SECRET and give SendGrid "
+                "the URL with those credentials."
+            )
+        if len(request.body) > MAX_BODY:
+            return _refused("The body is larger than 5 MB.", status=413)
+        try:
+            # Basic auth only (inbound parse is not signed): the mixin's check, not the
+            # event webhook's signature check.
+            AnymailBasicAuthMixin.validate_request(self, request)
+        except AnymailWebhookValidationFailure as failure:
+            log.warning("sendgrid inbound refused: %s", failure)
+            return _refused("The credentials do not match.")
+        if not request.content_type.startswith("multipart/form-data"):
+            return _refused("Inbound Parse posts multipart/form-data.", status=400)
+        _store(Source.Kind.SENDGRID, "inbound", hashlib.sha256(request.body).hexdigest(), request)
+        return HttpResponse(status=200)
+
+
+sendgrid_inbound = SendGridInboundView.as_view()
 
 
 def _twilio_signed(request: HttpRequest) -> bool:

@@ -113,3 +113,64 @@ def test_a_touch_in_time_keeps_the_sla_and_no_reassignment_when_the_policy_says_
     assert sla_sweep(now=NOW + timedelta(hours=1)) == {"reminded": 0, "missed": 1, "reassigned": 0}
     late.refresh_from_db()
     assert late.rep == me and late.sla_missed_at is not None
+
+
+def inbound_email(
+    client,
+    sender: str,
+    subject: str,
+    *,
+    auth: str | None = "inbound:s3cret",
+    extra_headers: str = "",
+):  # type: ignore[no-untyped-def]
+    import base64
+
+    headers = {}
+    if auth:
+        headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    return client.post(
+        "/webhooks/sendgrid/inbound/",
+        {
+            "headers": f"From: {sender}\nTo: sales@reply.shop.example\nSubject: {subject}\n{extra_headers}",
+            "from": sender,
+            "to": "sales@reply.shop.example",
+            "subject": subject,
+            "text": "Sounds good, call me tomorrow.",
+            "envelope": '{"from": "x@example.com", "to": ["sales@reply.shop.example"]}',
+        },
+        **headers,
+    )
+
+
+@pytest.fixture
+def inbound_secret(settings):  # type: ignore[no-untyped-def]
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "inbound:s3cret"}
+
+
+def test_an_email_reply_ends_the_enrollment_but_an_out_of_office_does_not(
+    client, inbound_secret, run_tasks_here, django_capture_on_commit_callbacks
+):
+    lead = mql(email="Ada@Example.com")
+    enrollment_start(contact=lead, key="k", cadence=published(), assign=False, now=NOW)
+    assert (
+        inbound_email(client, "Ada <ada@example.com>", "Out of office until Monday").status_code
+        == 200
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        process_all()
+    assert E.objects.get().status == E.Status.ACTIVE
+    assert inbound_email(client, "Ada <ada@example.com>", "Re: Quick question").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        process_all()
+    ended = E.objects.get()
+    assert (ended.status, ended.outcome) == (E.Status.ENDED, E.Outcome.REPLIED)
+
+
+def test_inbound_email_needs_the_credentials(client, settings, inbound_secret):
+    assert inbound_email(client, "a@example.com", "Hi", auth=None).status_code == 401
+    assert inbound_email(client, "a@example.com", "Hi", auth="inbound:wrong").status_code == 401
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": ""}
+    assert inbound_email(client, "a@example.com", "Hi").status_code == 401
+    from leads.models import InboundDelivery
+
+    assert not InboundDelivery.objects.exists()
