@@ -103,7 +103,7 @@ class SendGridInboundView(SendGridEventsView):
         except AnymailWebhookValidationFailure as failure:
             log.warning("sendgrid inbound refused: %s", failure)
             return _refused("The credentials do not match.")
-        if not request.content_type.startswith("multipart/form-data"):
+        if not (request.content_type or "").startswith("multipart/form-data"):
             return _refused("Inbound Parse posts multipart/form-data.", status=400)
         _store(Source.Kind.SENDGRID, "inbound", hashlib.sha256(request.body).hexdigest(), request)
         return HttpResponse(status=200)
