@@ -88,3 +88,47 @@ def test_an_opt_out_mid_cadence_ends_it_and_stops_every_later_automatic_step(
     assert (ended.status, ended.outcome) == (E.Status.ENDED, E.Outcome.UNSUBSCRIBED)
     send_everything(NOW + timedelta(days=1, hours=2))
     assert standin_settings.emails == [] and not Touch.objects.exists()
+
+
+def test_a_dispatcher_killed_mid_step_leaves_nothing_half_done_and_the_next_sends_once(
+    standin_settings, monkeypatch
+):
+    from cadences.services import steps
+
+    cadence = published("Auto", kinds=((0, "email_auto"), (3, "call")), template=intro_template())
+    enrollment_start(contact=mql(), key="k", cadence=cadence, assign=False, now=NOW)
+
+    def dies(**kwargs):  # type: ignore[no-untyped-def]
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(steps, "enrollment_advance", dies)
+    with pytest.raises(SystemExit):
+        auto_steps_dispatch(now=NOW)
+    assert not Delivery.objects.exists() and not Touch.objects.exists()  # rolled back
+    monkeypatch.undo()
+    send_everything(NOW + timedelta(seconds=10))
+    assert len(standin_settings.emails) == 1 and Touch.objects.count() == 1
+
+
+def test_leads_enrolled_before_an_edit_stay_on_their_version():
+    from cadences.services.cadences import cadence_publish, cadence_save
+    from tests.cadences.helpers import steps as step_rows
+
+    cadence = published("Versioned", kinds=((0, "call"), (1, "call")))
+    before = enrollment_start(contact=mql(1), key="a", cadence=cadence, assign=False, now=NOW)
+    cadence_save(
+        cadence=cadence,
+        name="Versioned",
+        steps=step_rows((0, "ghost_call"), (5, "social"), (9, "call")),
+    )
+    cadence_publish(cadence=cadence)
+    after = enrollment_start(contact=mql(2), key="b", cadence=cadence, assign=False, now=NOW)
+    assert before.version.number == 1 and after.version.number == 2
+    assert (before.kind, after.kind) == ("call", "ghost_call")
+    from cadences.services.queue import touch_record
+    from tests.cadences.helpers import rep
+
+    me = rep()
+    touch_record(rep=me, enrollment_id=before.pk, disposition="no_answer", key="t1", now=NOW)
+    before.refresh_from_db()
+    assert (before.step, before.kind) == (2, "call")  # v1's second step, not v2's
