@@ -1,7 +1,8 @@
 from django.urls import path
 
-from growth.views import SectionView
+from cadences import views_team
 
 urlpatterns = [
-    path("", SectionView.as_view(section_key="team"), name="team"),
+    path("", views_team.team_board, name="team"),
+    path("export/<slug:table>.csv", views_team.team_export, name="team_export"),
 ]
