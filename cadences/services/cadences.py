@@ -91,7 +91,7 @@ def steps_clean(raw: Any) -> list[dict[str, Any]]:
             if wanted is None:
                 errors[f"{where}.template"] = _("Only e-mail and SMS steps use a template.")
             elif template.channel != wanted:
-                errors[f"{where}.template"] = _("This step needs a %(channel)s template.") % {
+                errors[f"{where}.template"] = _("This step needs an %(channel)s template.") % {
                     "channel": Channel(wanted).label
                 }
         script = str(step.get("script", ""))[:5000]
