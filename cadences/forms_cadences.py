@@ -671,6 +671,23 @@ class SlaForm(forms.Form):
         ),
     )
 
+    new_leads_first = forms.BooleanField(
+        label=_("Leads that just qualified go to the front of the queue"),
+        required=False,
+        help_text=_("Speed to lead: an untouched new MQL is worked before anything overdue."),
+    )
+    new_lead_hours = _int_field(
+        _("A lead counts as new for (hours)"),
+        1,
+        168,
+        help_text=_("After this long without a touch it queues like any other step."),
+    )
+    then_by = forms.ChoiceField(
+        label=_("Then"),
+        choices=SlaPolicy.ThenBy.choices,
+        error_messages={"invalid_choice": _("Choose what comes after the new leads.")},
+    )
+
     @staticmethod
     def initial_for(policy: SlaPolicy) -> dict[str, Any]:
         return {
@@ -678,4 +695,7 @@ class SlaForm(forms.Form):
             "remind_before_minutes": policy.remind_before_minutes,
             "reassign": policy.reassign,
             "lease_minutes": policy.lease_minutes,
+            "new_leads_first": policy.new_leads_first,
+            "new_lead_hours": policy.new_lead_hours,
+            "then_by": policy.then_by,
         }

@@ -301,12 +301,22 @@ class Skip(models.Model):
 class SlaPolicy(models.Model):
     """One row: first touch within `first_touch_minutes` of qualification, counted in the
     team's business hours; the rep is reminded `remind_before` minutes ahead; a missed SLA
-    alerts the managers and, when `reassign`, hands the lead to another rep."""
+    alerts the managers and, when `reassign`, hands the lead to another rep. Also the queue's
+    priority rules, which the sales manager adjusts."""
+
+    class ThenBy(models.TextChoices):
+        OVERDUE = "overdue", _("the most overdue step first, then the highest score")
+        SCORE = "score", _("the highest score first, then the most overdue step")
 
     first_touch_minutes = models.PositiveIntegerField(default=30)
     remind_before_minutes = models.PositiveIntegerField(default=10)
     reassign = models.BooleanField(default=True)
     lease_minutes = models.PositiveSmallIntegerField(default=10)  # the queue's lease
+    # Speed to lead: leads that qualified within the last hours and were never touched
+    # go to the front of the queue.
+    new_leads_first = models.BooleanField(default=True)
+    new_lead_hours = models.PositiveSmallIntegerField(default=24)
+    then_by = models.CharField(max_length=8, choices=ThenBy.choices, default=ThenBy.OVERDUE)
 
     class Meta:
         verbose_name = "SLA policy"

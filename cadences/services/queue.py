@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cadences.models import AUTOMATIC_KINDS, Enrollment, Rep, Skip, Touch
+from cadences.models import AUTOMATIC_KINDS, Enrollment, Rep, Skip, SlaPolicy, Touch
 from cadences.services.enrollment import enrollment_advance, sla_policy
 
 E = Enrollment
@@ -29,8 +29,6 @@ ENDING: dict[str, str] = {
     D.MEETING: E.Outcome.QUALIFIED,
     D.BAD_LEAD: E.Outcome.BAD_LEAD,
 }
-NEW_LEAD_WINDOW = timedelta(hours=24)  # "just qualified": front of the queue while untouched
-
 _CLAIM_SQL = """
 WITH next AS (
     SELECT e.id FROM cadences_enrollment e
@@ -39,8 +37,7 @@ WITH next AS (
       AND (e.rep_id = %(rep)s OR (e.rep_id IS NULL AND %(pool)s))
       AND (e.lease_until IS NULL OR e.lease_until < %(now)s OR e.leased_to_id = %(rep)s)
     ORDER BY (e.leased_to_id = %(rep)s AND e.lease_until >= %(now)s) DESC NULLS LAST,
-             (e.first_touch_at IS NULL AND e.qualified_at > %(fresh)s) DESC,
-             e.due_at, e.score DESC, e.id
+             {order}
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
@@ -58,23 +55,35 @@ def rep_of(user: Any) -> Rep:
     return rep
 
 
+def _priority(policy: SlaPolicy) -> str:
+    """The queue's order from the sales manager's rules (fixed SQL fragments only)."""
+    rules = []
+    if policy.new_leads_first:
+        rules.append("(e.first_touch_at IS NULL AND e.qualified_at > %(fresh)s) DESC")
+    if policy.then_by == SlaPolicy.ThenBy.SCORE:
+        rules += ["e.score DESC", "e.due_at"]
+    else:
+        rules += ["e.due_at", "e.score DESC"]
+    return ", ".join([*rules, "e.id"])
+
+
 def queue_claim_next(
     *, rep: Rep, now: datetime | None = None, pool: bool = True
 ) -> Enrollment | None:
     """The one next lead for `rep`, leased to it (its current lease first, so a reload
     shows the same lead). None: nothing is due."""
     now = now or timezone.now()
-    lease = timedelta(minutes=sla_policy().lease_minutes)
+    policy = sla_policy()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_SQL,
+            _CLAIM_SQL.format(order=_priority(policy)),
             {
                 "auto": sorted(AUTOMATIC_KINDS),
                 "now": now,
                 "rep": rep.pk,
                 "pool": pool,
-                "fresh": now - NEW_LEAD_WINDOW,
-                "until": now + lease,
+                "fresh": now - timedelta(hours=policy.new_lead_hours),
+                "until": now + timedelta(minutes=policy.lease_minutes),
             },
         )
         row = cursor.fetchone()

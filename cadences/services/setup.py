@@ -164,9 +164,13 @@ def sla_policy_save(
     remind_before_minutes: int,
     reassign: bool,
     lease_minutes: int,
+    new_leads_first: bool = True,
+    new_lead_hours: int = 24,
+    then_by: str = SlaPolicy.ThenBy.OVERDUE,
 ) -> SlaPolicy:
-    """Change the SLA. It applies to leads that qualify from now on: a deadline already set
-    on an enrollment stays what the rep was promised."""
+    """Change the SLA and the queue's priority rules. The SLA applies to leads that qualify
+    from now on: a deadline already set on an enrollment stays what the rep was promised;
+    the priority rules apply to the next lead any rep asks for."""
     errors: dict[str, str] = {}
 
     def minutes(value: Any, field: str, low: int, high: int, message: str) -> int:
@@ -201,9 +205,21 @@ def sla_policy_save(
         MAX_LEASE_MINUTES,
         _("A rep holds a lead %(low)d to %(high)d minutes before it goes back to the queue."),
     )
+    hours = minutes(
+        new_lead_hours,
+        "new_lead_hours",
+        1,
+        168,
+        _("A lead counts as new for %(low)d to %(high)d hours (a week)."),
+    )
+    if then_by not in SlaPolicy.ThenBy.values:
+        errors["then_by"] = _("Choose what comes after the new leads.")
     if errors:
         raise ValidationError(errors)
     policy = sla_policy()
+    policy.new_leads_first = bool(new_leads_first)
+    policy.new_lead_hours = hours
+    policy.then_by = then_by
     policy.first_touch_minutes = first
     policy.remind_before_minutes = remind
     policy.reassign = bool(reassign)

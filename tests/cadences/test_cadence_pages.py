@@ -766,14 +766,38 @@ def test_the_sla_is_changed_within_its_bounds(manager):
     ):
         answer = manager.post(
             url,
-            {"first_touch_minutes": first, "remind_before_minutes": remind, "lease_minutes": lease},
+            {
+                "first_touch_minutes": first,
+                "remind_before_minutes": remind,
+                "lease_minutes": lease,
+                "new_lead_hours": "24",
+                "then_by": "overdue",
+            },
         )
         assert (
             answer.status_code == 200 and f'data-testid="error-{field}"' in answer.content.decode()
         ), (first, remind, lease)
     assert not SlaPolicy.objects.exists()
+    queue_rules = {"new_leads_first": "on", "new_lead_hours": "12", "then_by": "score"}
+    refused = manager.post(
+        url,
+        {
+            "first_touch_minutes": "15",
+            "remind_before_minutes": "5",
+            "lease_minutes": "7",
+            **queue_rules,
+            "then_by": "alphabet",
+        },
+    )
+    assert 'data-testid="error-then_by"' in refused.content.decode()
     saved = manager.post(
-        url, {"first_touch_minutes": "15", "remind_before_minutes": "5", "lease_minutes": "7"}
+        url,
+        {
+            "first_touch_minutes": "15",
+            "remind_before_minutes": "5",
+            "lease_minutes": "7",
+            **queue_rules,
+        },
     )
     assert saved.status_code == 302
     policy = SlaPolicy.objects.get()
@@ -782,7 +806,10 @@ def test_the_sla_is_changed_within_its_bounds(manager):
         policy.remind_before_minutes,
         policy.reassign,
         policy.lease_minutes,
-    ) == (15, 5, False, 7)
+        policy.new_leads_first,
+        policy.new_lead_hours,
+        policy.then_by,
+    ) == (15, 5, False, 7, True, 12, "score")
 
 
 # --- cadences.services.setup ---------------------------------------------------------------

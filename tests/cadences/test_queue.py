@@ -148,3 +148,48 @@ def test_two_reps_asking_at_the_same_instant_get_different_leads():
     for thread in threads:
         thread.join()
     assert None not in got and len(set(got)) == 2
+
+
+def test_the_sales_manager_s_priority_rules_reorder_the_queue():
+    from cadences.services.setup import sla_policy_save
+
+    cadence = published()
+    me = rep()
+    overdue = enroll(
+        1, cadence, me, qualified=NOW - timedelta(days=2), started=NOW - timedelta(days=2)
+    )
+    E.objects.filter(pk=overdue.pk).update(
+        first_touch_at=NOW - timedelta(days=2), due_at=NOW - timedelta(hours=6), score=10
+    )
+    hot = enroll(2, cadence, me, qualified=NOW - timedelta(days=2), started=NOW - timedelta(days=2))
+    E.objects.filter(pk=hot.pk).update(
+        first_touch_at=NOW - timedelta(days=2), due_at=NOW - timedelta(hours=1), score=90
+    )
+    fresh = enroll(3, cadence, me, qualified=NOW - timedelta(minutes=2))
+    E.objects.filter(pk=fresh.pk).update(score=5)
+
+    def first_for(**rules):  # type: ignore[no-untyped-def]
+        sla_policy_save(
+            first_touch_minutes=30,
+            remind_before_minutes=10,
+            reassign=True,
+            lease_minutes=10,
+            **rules,
+        )
+        got = queue_claim_next(rep=me, now=NOW)
+        E.objects.update(leased_to=None, lease_until=None)
+        return got
+
+    assert first_for() == fresh  # speed to lead
+    assert first_for(new_leads_first=False) == overdue  # then the most overdue
+    assert first_for(new_leads_first=False, then_by="score") == hot
+    assert first_for(new_leads_first=True, new_lead_hours=1, then_by="score") == fresh
+    with pytest.raises(ValidationError):
+        sla_policy_save(
+            first_touch_minutes=30,
+            remind_before_minutes=10,
+            reassign=True,
+            lease_minutes=10,
+            new_lead_hours=0,
+            then_by="alphabet",
+        )
