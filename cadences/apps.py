@@ -13,6 +13,20 @@ class CadencesConfig(AppConfig):
         from leads import panels as contact_panels
 
         register_demo_step()
+        from cadences.models import Touch
+        from leads import timeline
+
+        timeline.register(
+            timeline.TimelineSource(
+                kind="touches",
+                label=_("Sales touches"),
+                rows=lambda contact_id: Touch.objects.filter(contact_id=contact_id).select_related(
+                    "rep__user"
+                ),
+                at_field="at",
+                template="cadences/_timeline_touch.html",
+            )
+        )
         contact_panels.register(
             contact_panels.Panel(
                 "contact_sales_panel", _("Loading cadences and touches…"), order=15

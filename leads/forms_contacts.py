@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from leads.models import Consent, Segment
-from leads.selectors import TIMELINE_KINDS, ContactFilters
+from leads.selectors import ContactFilters, timeline_kinds
 from leads.services.notes import NOTE_MAX_LENGTH
 
 # The stages of the shared vocabulary (MISSION: subscriber → … → VIP, at-risk, churned).
@@ -125,10 +125,17 @@ class TimelineFilterForm(forms.Form):
         ],
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from leads import timeline
+
+        field = self.fields["kind"]
+        field.choices = [*field.choices, *((s.kind, s.label) for s in timeline.registered())]  # type: ignore[attr-defined]
+
     def kinds(self) -> tuple[str, ...]:
         """Ticked kinds; none ticked (or nonsense) means all of them."""
         chosen = self.cleaned_data.get("kind") if self.is_valid() else None
-        return tuple(chosen) if chosen else TIMELINE_KINDS
+        return tuple(chosen) if chosen else timeline_kinds()
 
 
 class NoteForm(forms.Form):

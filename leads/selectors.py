@@ -451,6 +451,13 @@ def contact_record(*, contact: Contact) -> ContactRecord:
 TIMELINE_KINDS = ("events", "sessions", "orders", "refunds", "stages")
 
 
+def timeline_kinds() -> tuple[str, ...]:
+    """The kinds of leads, then those other apps registered (`leads.timeline`)."""
+    from leads import timeline
+
+    return TIMELINE_KINDS + tuple(source.kind for source in timeline.registered())
+
+
 @dataclass(frozen=True)
 class TimelineCursor:
     """Position in the timeline: (time, kind, id) is a total order, so equal times on a page
@@ -470,7 +477,7 @@ class TimelineCursor:
             cursor = cls(datetime.fromisoformat(at), kind, int(pk))
         except ValueError:
             return None
-        return cursor if kind in TIMELINE_KINDS and cursor.at.tzinfo else None
+        return cursor if kind in timeline_kinds() and cursor.at.tzinfo else None
 
 
 @dataclass(frozen=True)
@@ -479,6 +486,7 @@ class TimelineItem:
     at: datetime
     obj: Model
     details: list[tuple[str, Any]] = field(default_factory=list)
+    template: str = ""  # a kind another app registered draws itself
 
     @property
     def cursor(self) -> TimelineCursor:
@@ -486,7 +494,7 @@ class TimelineItem:
 
     @property
     def sort_key(self) -> tuple[datetime, int, int]:
-        return (self.at, TIMELINE_KINDS.index(self.kind), self.obj.pk)
+        return (self.at, timeline_kinds().index(self.kind), self.obj.pk)
 
     # Printed by the template as they are: cheaper than its date filter, 50 times a page.
     @property
@@ -516,13 +524,21 @@ def _timeline_sources(contact: Contact) -> dict[str, tuple[QuerySet[Any], str]]:
             "refunded_at",
         ),
         "stages": (StageChange.objects.filter(contact=contact), "at"),
+        **{s.kind: (s.rows(contact.pk), s.at_field) for s in _registered_timeline()},
     }
+
+
+def _registered_timeline() -> list[Any]:
+    from leads import timeline
+
+    return timeline.registered()
 
 
 def _older_than(kind: str, at_field: str, before: TimelineCursor | datetime) -> Q:
     if isinstance(before, datetime):
         return Q(**{f"{at_field}__lt": before})
-    rank, cursor_rank = TIMELINE_KINDS.index(kind), TIMELINE_KINDS.index(before.kind)
+    kinds = timeline_kinds()
+    rank, cursor_rank = kinds.index(kind), kinds.index(before.kind)
     if rank < cursor_rank:  # sorts below the cursor kind at the same instant
         return Q(**{f"{at_field}__lte": before.at})
     if rank > cursor_rank:
@@ -546,18 +562,19 @@ def _details(kind: str, obj: Any) -> list[tuple[str, Any]]:
 def contact_timeline(
     *,
     contact: Contact,
-    kinds: Sequence[str] = TIMELINE_KINDS,
+    kinds: Sequence[str] | None = None,
     before: TimelineCursor | datetime | None = None,
     limit: int = PAGE_SIZE,
 ) -> Timeline:
-    """Events, sessions, orders, refunds and stage changes of one contact, newest first, in
-    one list.
+    """Events, sessions, orders, refunds and stage changes of one contact (and the kinds
+    other apps registered, such as sales touches), newest first, in one list.
 
     Two steps, however many kinds there are: one UNION ALL reads (kind, id, time) of at most
     limit + 1 rows per kind older than the cursor, each through its (contact, time) index;
     those are merged here and cut to `limit`; then each kind on the page is read whole by id.
     A contact with events only costs 2 queries instead of one per kind. Rows cut off sort
     after the last kept item, so the next page, read from that item's cursor, finds them."""
+    kinds = kinds or timeline_kinds()
     sources = {k: v for k, v in _timeline_sources(contact).items() if k in kinds}
     heads = []
     for kind, (rows, at_field) in sources.items():
@@ -571,14 +588,16 @@ def contact_timeline(
     if not heads:
         return Timeline([], None)
     found = list(heads[0].union(*heads[1:], all=True)) if len(heads) > 1 else list(heads[0])
-    found.sort(key=lambda row: (row[2], TIMELINE_KINDS.index(row[0]), row[1]), reverse=True)
+    order = timeline_kinds()
+    found.sort(key=lambda row: (row[2], order.index(row[0]), row[1]), reverse=True)
     page = found[:limit]
     objects = {
         kind: sources[kind][0].in_bulk([pk for k, pk, _at in page if k == kind])
         for kind in {k for k, _pk, _at in page}
     }
+    templates = {source.kind: source.template for source in _registered_timeline()}
     items = [
-        TimelineItem(kind, at, obj, _details(kind, obj))
+        TimelineItem(kind, at, obj, _details(kind, obj), templates.get(kind, ""))
         for kind, pk, at in page
         if (obj := objects[kind].get(pk)) is not None  # gone since the first read
     ]

@@ -38,3 +38,23 @@ def test_the_panel_is_registered_on_the_contact_page_and_guarded(client_as):
     assert client_as(Role.SALES_MANAGER).get("/contacts/999999/sales-panel/").status_code == 404
     empty = client_as(Role.SALES_MANAGER).get(f"/contacts/{lead.pk}/sales-panel/").content.decode()
     assert 'data-testid="sales-empty"' in empty
+
+
+def test_touches_are_on_the_contact_s_timeline_and_can_be_filtered(client_as):
+    cadence = published("Fast follow-up")
+    me = rep()
+    lead = mql()
+    enrollment = enrollment_start(contact=lead, key="k", cadence=cadence, rep=me, now=NOW)
+    touch_record(
+        rep=me,
+        enrollment_id=enrollment.pk,
+        disposition="voicemail",
+        notes="Call back at 4",
+        key="t",
+        now=NOW,
+    )
+    client = client_as(Role.SALES_MANAGER)
+    page = client.get(f"/contacts/{lead.pk}/").content.decode()
+    assert 'data-kind="touches"' in page and "Call back at 4" in page
+    only_touches = client.get(f"/contacts/{lead.pk}/?kind=touches").content.decode()
+    assert 'data-kind="touches"' in only_touches and 'data-kind="stages"' not in only_touches
