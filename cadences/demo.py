@@ -8,7 +8,8 @@ import random
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
-from django.db.models import Min
+from django.db.models import Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cadences.models import Cadence, Enrollment, Rep, Team
@@ -74,7 +75,7 @@ def _cadences() -> None:
 
 
 def demo_cadences_load(advance: Callable[[int], None] = lambda n: None) -> int:
-    from leads.models import Contact
+    from leads.models import Contact, Event
     from leads.models.lifecycle import StageChange
 
     reps = _reps()
@@ -82,10 +83,13 @@ def demo_cadences_load(advance: Callable[[int], None] = lambda n: None) -> int:
     advance(1)
     rng = random.Random(2)  # noqa: S311 (repeatable demo data, not security)
     now = timezone.now()
+    # The demo shop is loaded in one go, so its stage changes all happened just now; the
+    # event that qualified each lead says when that was in the shop's story.
+    occurred = Event.objects.filter(pk=OuterRef("event_id")).values("occurred_at")[:1]
     qualified = dict(
         StageChange.objects.filter(to_stage="mql")
         .values("contact_id")
-        .annotate(at=Min("at"))
+        .annotate(at=Min(Coalesce(Subquery(occurred), "at")))
         .values_list("contact_id", "at")
     )
     contacts = list(
