@@ -44,10 +44,14 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
+# `python bench/run.py` puts bench/ itself first on sys.path, where bench/queue.py would stand
+# in for the standard library's `queue` (asyncio and concurrent.futures import it): import
+# from the repository root only.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import csv_import, ingest, messaging, reads, scoring, segments  # noqa: E402  (needs the repository on sys.path)
+from bench import csv_import, ingest, messaging, queue, reads, scoring, segments  # noqa: E402  (needs the repository on sys.path)
 
 HOST = "127.0.0.1"  # all benchmark traffic stays on this machine
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/growth_bench"
@@ -200,7 +204,10 @@ class Scenario:
     # "scoring": bench/scoring.py (full score recompute vs a hand-written GROUP BY … UPDATE).
     # "segments": bench/segments.py (segment preview count and membership lag).
     # "messaging": bench/messaging.py (dispatch, journey lag, opt-out; issue #6).
-    mode: Literal["compare", "lag", "import", "scoring", "segments", "messaging"] = "compare"
+    # "queue": bench/queue.py (reps claiming over HTTP, new MQL to the queue; issue #7).
+    mode: Literal["compare", "lag", "import", "scoring", "segments", "messaging", "queue"] = (
+        "compare"
+    )
     # Writes leads rows: needs the run's sources, starts on empty leads tables, and what
     # was answered 2xx is counted in the database afterwards.
     ingest: bool = False
@@ -334,6 +341,27 @@ SCENARIOS: list[Scenario] = [
             "consent denied, and no SMS at the stand-in afterwards."
         ),
         mode="messaging",
+    ),
+    Scenario(
+        name="queue-claims",
+        baseline_path="/bench/bare",
+        path="POST /queue/touch",
+        description=(
+            "--queue-reps reps (50) over HTTP on --contacts active enrollments (the issue's "
+            "size: 100,000): GET /queue/, then record no_answer and get the next lead, closed "
+            "loop; claims/s, latency and double assignments."
+        ),
+        mode="queue",
+    ),
+    Scenario(
+        name="queue-lag",
+        baseline_path="",
+        path="/ingest/v1/batch",
+        description=(
+            "Newsletter sign-ups of new visitors (MQL at once) at --queue-lag-rate/s with a "
+            "Celery worker: lag from the raw row to the enrollment in a rep's queue."
+        ),
+        mode="queue",
     ),
 ]
 
@@ -751,6 +779,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
         if "messaging" in result:
             rows += messaging.table_rows(result)
             continue
+        if "queue" in result:
+            rows += queue.table_rows(result)
+            continue
         target = result["target"]
         lines: list[tuple[str, dict[str, Any], str, str]] = []
         if "baseline" in result:
@@ -805,6 +836,9 @@ def print_details(results: list[dict[str, Any]]) -> None:
             continue
         if "messaging" in result:
             messaging.print_details(result)
+            continue
+        if "queue" in result:
+            queue.print_details(result)
             continue
         goal, integrity, lag = result.get("goal"), result.get("integrity"), result.get("lag")
         if not (goal or integrity or lag):
@@ -960,6 +994,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     csv_import.add_arguments(parser)
     messaging.add_arguments(parser)
+    queue.add_arguments(parser)
     args = parser.parse_args(argv)
     args.import_rows = args.contacts or csv_import.DEFAULT_ROWS
     args.contacts = args.contacts or 2_000
@@ -967,6 +1002,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration, --concurrency and --max-requests must be positive")
     if args.lag_rate <= 0 or args.lag_timeout <= 0 or args.lag_concurrency < 1:
         parser.error("--lag-rate, --lag-concurrency and --lag-timeout must be positive")
+    if args.queue_reps < 1 or args.queue_lag_rate <= 0:
+        parser.error("--queue-reps and --queue-lag-rate must be positive")
     return args
 
 
@@ -1220,7 +1257,8 @@ def run(args: argparse.Namespace) -> int:
     global _read_data
     needs_ingest = any(s.ingest for s in scenarios)
     if needs_ingest or any(
-        s.reads or s.mode in ("import", "scoring", "segments", "messaging") for s in scenarios
+        s.reads or s.mode in ("import", "scoring", "segments", "messaging", "queue")
+        for s in scenarios
     ):
         ingest.guard_database(args.database_url)
 
@@ -1274,6 +1312,11 @@ def run(args: argparse.Namespace) -> int:
                     result, failed_here = messaging.run(
                         scenario.name, args, env, Path(tmp), drive=drive, server_class=Server
                     )
+                elif scenario.mode == "queue":
+                    _read_data = None  # it empties the leads tables
+                    result, failed_here = queue.run(
+                        scenario.name, args, env, Path(tmp), server=server, drive=drive
+                    )
                 elif scenario.mode == "lag":
                     assert sources is not None
                     result, failed_here, worker_log = run_lag(
@@ -1309,6 +1352,8 @@ def run(args: argparse.Namespace) -> int:
             "lag_rate": args.lag_rate,
             "lag_concurrency": args.lag_concurrency,
             "lag_timeout": args.lag_timeout,
+            "queue_reps": args.queue_reps,
+            "queue_lag_rate": args.queue_lag_rate,
             "messages_per_batch": ingest.MESSAGES_PER_BATCH,
             "server": {
                 "command": "gunicorn growth.wsgi:application",

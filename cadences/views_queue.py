@@ -8,43 +8,56 @@ are the services': a rep records only on a lead that is its own (or leased to it
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.context_processors import PermWrapper
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cadences.forms_queue import DispositionForm, SkipForm
-from cadences.models import Enrollment, Touch
+from cadences.models import Enrollment, Rep, Touch
 from cadences.selectors_queue import queue_card
 from cadences.services.queue import Message, queue_claim_next, queue_skip, rep_of, touch_record
 from growth.permissions import capability_required
 from growth.roles import Capability
 from leads.models.quality import LeadRating
 
+DISPOSITIONS = [c for c in Touch.Disposition.choices if c[0] not in ("automatic", "sent")]
+
 
 def _card(
     request: HttpRequest,
     *,
+    rep: Rep | None = None,
     notice: str = "",
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The next lead for this rep (its current lease first), as the page or its card."""
-    rep = rep_of(request.user)
+    rep = rep or rep_of(request.user)
     enrollment = queue_claim_next(rep=rep)
-    context = {
+    context: dict[str, Any] = {
         "card": queue_card(enrollment=enrollment, rep=rep) if enrollment else None,
-        "dispositions": [c for c in Touch.Disposition.choices if c[0] not in ("automatic", "sent")],
+        "dispositions": DISPOSITIONS,
         "bad_reasons": LeadRating.Reason.choices,
         "submit_key": uuid.uuid4().hex,
         "notice": notice,
         "errors": errors or {},
     }
-    template = "cadences/queue/_card.html" if request.htmx else "cadences/queue/queue.html"  # type: ignore[attr-defined]
-    return render(request, template, context, status=status)
+    if request.htmx:  # type: ignore[attr-defined]
+        # The card alone, with the only two things of the request it uses: the page's
+        # context processors (the menu: a permission check per section) are not needed.
+        context["csrf_token"] = get_token(request)
+        context["perms"] = PermWrapper(request.user)
+        html = get_template("cadences/queue/_card.html").render(context)
+        return HttpResponse(html, status=status)
+    return render(request, "cadences/queue/queue.html", context, status=status)
 
 
 @capability_required(Capability.WORK_QUEUE)
@@ -53,19 +66,21 @@ def queue(request: HttpRequest) -> HttpResponse:
     return _card(request)
 
 
-def _done(request: HttpRequest, notice: str) -> HttpResponse:
+def _done(request: HttpRequest, notice: str, rep: Rep | None = None) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
-        return _card(request, notice=notice)
+        return _card(request, rep=rep, notice=notice)
     messages.success(request, notice)
     return redirect("queue")
 
 
-def _refused(request: HttpRequest, problem: ValidationError) -> HttpResponse:
+def _refused(
+    request: HttpRequest, problem: ValidationError, rep: Rep | None = None
+) -> HttpResponse:
     errors = (
         problem.message_dict if hasattr(problem, "error_dict") else {"__all__": problem.messages}
     )
     if request.htmx:  # type: ignore[attr-defined]
-        return _card(request, errors=errors, status=400)
+        return _card(request, rep=rep, errors=errors, status=400)
     for text in (t for texts in errors.values() for t in texts):
         messages.error(request, text)
     return redirect("queue")
@@ -109,17 +124,22 @@ def queue_touch(request: HttpRequest) -> HttpResponse:
                 note=data["notes"],
             )
     except ValidationError as problem:
-        return _refused(request, problem)
+        return _refused(request, problem, rep)
     done = recorded.touch
-    name = (
-        Enrollment.objects.filter(pk=done.enrollment_id)
-        .values_list("contact__first_name", flat=True)
-        .first()
-    )
+    name: str | None
+    if recorded.created:  # recorded now: its enrollment and contact are at hand
+        name = done.enrollment.contact.first_name
+    else:
+        name = (
+            Enrollment.objects.filter(pk=done.enrollment_id)
+            .values_list("contact__first_name", flat=True)
+            .first()
+        )
     return _done(
         request,
         _("Recorded: %(what)s%(who)s.")
         % {"what": done.get_disposition_display(), "who": f" ({name})" if name else ""},
+        rep,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -77,38 +77,52 @@ def cadence_for(contact: Contact, *, rng: random.Random | None = None) -> Cadenc
     return (rng or random).choices(best, weights=[c.weight for c in best])[0]
 
 
+def _has_room(rep: Rep) -> bool:
+    """Fewer active leads than its capacity: counted up to the capacity, through the rep
+    index, never over the whole enrollments table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM cadences_enrollment"
+            " WHERE rep_id = %s AND status = 'active' LIMIT %s) AS held",
+            [rep.pk, rep.capacity],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) < rep.capacity
+
+
+def _working(rep: Rep, now: datetime) -> bool:
+    zone = zone_or_utc(rep.team.time_zone if rep.team else "")
+    return inside_hours(
+        now,
+        zone=zone,
+        opens=rep.works_from,
+        closes=rep.works_until,
+        days=list(rep.work_days) or [0, 1, 2, 3, 4],
+    )
+
+
 def rep_for(cadence: Cadence, contact: Contact, now: datetime) -> Rep | None:
     """Who gets the lead: a rep who is not away, is inside working hours and holds fewer
     active leads than its capacity; by territory first when the cadence says so; among
     those the one assigned longest ago (round-robin). None: the shared pool."""
     if cadence.assignment == Cadence.Assignment.POOL:
         return None
-    reps = list(
-        Rep.objects.filter(away=False, user__is_active=True)
-        .annotate(load=Count("enrollments", filter=Q(enrollments__status=E.Status.ACTIVE)))
-        .filter(load__lt=F("capacity"))
-        .select_related("team")
-        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
-    )
+    reps = Rep.objects.filter(away=False, user__is_active=True).select_related("team")
     if cadence.team_id:
-        reps = [r for r in reps if r.team_id == cadence.team_id]
-
-    def working(rep: Rep) -> bool:
-        zone = zone_or_utc(rep.team.time_zone if rep.team else "")
-        return inside_hours(
-            now,
-            zone=zone,
-            opens=rep.works_from,
-            closes=rep.works_until,
-            days=list(rep.work_days) or [0, 1, 2, 3, 4],
-        )
-
-    available = [r for r in reps if working(r)]
-    if cadence.assignment == Cadence.Assignment.TERRITORY and contact.country:
-        local = [r for r in available if contact.country.upper() in r.territory]
-        if local:
-            return local[0]
-    return available[0] if available else None
+        reps = reps.filter(team_id=cadence.team_id)
+    territory = (
+        contact.country.upper()
+        if cadence.assignment == Cadence.Assignment.TERRITORY and contact.country
+        else ""
+    )
+    fallback = None
+    for rep in reps.order_by(F("last_assigned_at").asc(nulls_first=True), "pk"):
+        if not _working(rep, now) or not _has_room(rep):
+            continue
+        if not territory or territory in rep.territory:
+            return rep
+        fallback = fallback or rep  # nobody covers the country: round-robin among all
+    return fallback
 
 
 # --- Starting, advancing, ending -------------------------------------------------------------

@@ -49,6 +49,66 @@ RETURNING e.id
 """
 
 
+# The same order over a few candidates instead of every due lead of the rep: its live lease,
+# the leads that just qualified (few; index enrollment_queue_fresh), and the first
+# CLAIM_DEPTH of the rest of its own leads and of the pool's, each read in queue order from
+# an index. Reading and sorting all of them cost ~10 ms a claim at 2,000 leads per rep
+# (100,000 enrollments, 50 reps). The candidates are checked again as they are locked, and
+# when none could be claimed (all taken at once, or nothing due) the full statement above
+# decides, so the answer is the one it would give.
+CLAIM_DEPTH = 50
+_DUE = (
+    "e.status = 'active' AND NOT (e.kind = ANY(%(auto)s)) AND e.kind <> '' AND e.due_at <= %(now)s"
+)
+_FREE = "(e.lease_until IS NULL OR e.lease_until < %(now)s)"
+_FRESH = "e.first_touch_at IS NULL AND e.qualified_at > %(fresh)s"
+_CLAIM_FAST_SQL = f"""
+WITH candidate AS (
+    (SELECT e.id FROM cadences_enrollment e
+     WHERE e.leased_to_id = %(rep)s AND e.lease_until >= %(now)s AND {_DUE})
+    {{fresh}}
+    UNION ALL
+    (SELECT e.id FROM cadences_enrollment e
+     WHERE e.rep_id = %(rep)s AND {_DUE} AND {_FREE} {{not_fresh}}
+     ORDER BY {{then_by}} LIMIT %(depth)s)
+    UNION ALL
+    (SELECT e.id FROM cadences_enrollment e
+     WHERE e.rep_id IS NULL AND %(pool)s AND {_DUE} AND {_FREE} {{not_fresh}}
+     ORDER BY {{then_by}} LIMIT %(depth)s)
+), next AS (
+    SELECT e.id FROM cadences_enrollment e
+    WHERE e.id IN (SELECT id FROM candidate) AND {_DUE}
+      AND (e.rep_id = %(rep)s OR (e.rep_id IS NULL AND %(pool)s))
+      AND (e.lease_until IS NULL OR e.lease_until < %(now)s OR e.leased_to_id = %(rep)s)
+    ORDER BY (e.leased_to_id = %(rep)s AND e.lease_until >= %(now)s) DESC NULLS LAST,
+             {{order}}
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE cadences_enrollment e
+SET leased_to_id = %(rep)s, lease_until = %(until)s,
+    rep_id = coalesce(e.rep_id, %(rep)s)
+FROM next WHERE e.id = next.id
+RETURNING e.id
+"""  # noqa: S608 (fixed SQL fragments only, every value bound)
+_FRESH_CANDIDATES = f"""UNION ALL
+    (SELECT e.id FROM cadences_enrollment e
+     WHERE {_FRESH} AND {_DUE} AND {_FREE}
+       AND (e.rep_id = %(rep)s OR (e.rep_id IS NULL AND %(pool)s)))"""  # noqa: S608
+
+
+def _claim_sql(policy: SlaPolicy) -> str:
+    order, then_by = _priority(policy), _then_by(policy)
+    if not policy.new_leads_first:
+        return _CLAIM_FAST_SQL.format(fresh="", not_fresh="", order=order, then_by=then_by)
+    return _CLAIM_FAST_SQL.format(
+        fresh=_FRESH_CANDIDATES,
+        not_fresh="AND (e.first_touch_at IS NOT NULL OR e.qualified_at <= %(fresh)s)",
+        order=order,
+        then_by=then_by,
+    )
+
+
 def rep_of(user: Any) -> Rep:
     """The user's rep profile, made on first use (a sales manager may work the queue too)."""
     rep, _created = Rep.objects.get_or_create(user=user)
@@ -60,11 +120,14 @@ def _priority(policy: SlaPolicy) -> str:
     rules = []
     if policy.new_leads_first:
         rules.append("(e.first_touch_at IS NULL AND e.qualified_at > %(fresh)s) DESC")
+    return ", ".join([*rules, _then_by(policy)])
+
+
+def _then_by(policy: SlaPolicy) -> str:
+    """The order after the new leads (an index on (rep, due_at) serves the default)."""
     if policy.then_by == SlaPolicy.ThenBy.SCORE:
-        rules += ["e.score DESC", "e.due_at"]
-    else:
-        rules += ["e.due_at", "e.score DESC"]
-    return ", ".join([*rules, "e.id"])
+        return "e.score DESC, e.due_at, e.id"
+    return "e.due_at, e.score DESC, e.id"
 
 
 def queue_claim_next(
@@ -74,26 +137,26 @@ def queue_claim_next(
     shows the same lead). None: nothing is due."""
     now = now or timezone.now()
     policy = sla_policy()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL.format(order=_priority(policy)),
-            {
-                "auto": sorted(AUTOMATIC_KINDS),
-                "now": now,
-                "rep": rep.pk,
-                "pool": pool,
-                "fresh": now - timedelta(hours=policy.new_lead_hours),
-                "until": now + timedelta(minutes=policy.lease_minutes),
-            },
-        )
+    params: dict[str, Any] = {
+        "auto": sorted(AUTOMATIC_KINDS),
+        "now": now,
+        "rep": rep.pk,
+        "pool": pool,
+        "fresh": now - timedelta(hours=policy.new_lead_hours),
+        "until": now + timedelta(minutes=policy.lease_minutes),
+        "depth": CLAIM_DEPTH,
+    }
+    # One statement each, so no transaction block around them (autocommit, or the caller's).
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(policy), params)
         row = cursor.fetchone()
+        if row is None:
+            cursor.execute(_CLAIM_SQL.format(order=_priority(policy)), params)
+            row = cursor.fetchone()
     if row is None:
         return None
-    return (
-        E.objects.select_related("contact", "cadence", "version", "rep__user")
-        .filter(pk=row[0])
-        .first()
-    )
+    # What the card shows with it (the contact, the cadence's name); the rest loads on use.
+    return E.objects.select_related("contact", "cadence").filter(pk=row[0]).first()
 
 
 def queue_release(*, rep: Rep, enrollment_id: int) -> None:
@@ -147,7 +210,8 @@ def touch_record(
         with transaction.atomic():
             enrollment = (
                 E.objects.select_for_update(of=("self",))
-                .select_related("contact", "cadence", "rep")
+                # The teams too: the next step's due time is in the team's zone.
+                .select_related("contact", "cadence__team", "rep__team")
                 .filter(pk=enrollment_id)
                 .first()
             )

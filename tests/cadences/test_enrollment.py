@@ -115,3 +115,16 @@ def test_the_shipped_cadences_install_and_publish():
     assert counts["7 touches in 7 days"] == 7
     assert counts["9 touches in 18 days"] == 9
     assert counts["18 touches in 35 days"] == 18
+
+
+def test_choosing_a_rep_reads_each_rep_s_load_up_to_its_capacity_not_every_enrollment(
+    django_assert_max_num_queries,
+):
+    cadence = published()
+    for _n in range(3):
+        rep(capacity=2)
+    for n in range(6):  # every rep full
+        enrollment_start(contact=mql(n), key=f"k{n}", cadence=cadence, now=NOW)
+    lead = mql(99)
+    with django_assert_max_num_queries(4):  # the reps, then one bounded count per rep
+        assert rep_for(cadence, lead, NOW) is None
