@@ -24,8 +24,7 @@ qualifies on that event at once), are posted through `POST /ingest/v1/batch` at
 `--queue-lag-rate` MQLs/s for `--queue-lag-duration` seconds. Per contact: raw row stored
 (`InboundDelivery.received_at`) -> enrollment started (`Enrollment.started_at`: the lead is
 then due, never touched and just qualified, which the queue puts first), and every new MQL
-must get exactly one enrollment. `--queue-patch NAME` runs the workers with a bench-only
-patch (PATCHES below) to measure a proposed fix.
+must get exactly one enrollment.
 
 Goals (issue #7, section Benchmarks): >= 500 claims/s, p99 <= 50 ms and 0 double
 assignments at 100,000 enrollments with 50 reps; a new MQL at the front of a rep's queue
@@ -109,15 +108,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="shipped",
         help="queue-lag: 'shipped' = one Celery worker on every queue with 2 processes, as "
         "`make run` starts it; 'split' = one process on the inbound queue, one on the others",
-    )
-    parser.add_argument(
-        "--queue-patch",
-        action="append",
-        default=[],
-        choices=sorted(PATCHES),
-        metavar="NAME",
-        help="queue-lag: run the Celery workers with a bench-only patch, to measure a proposed "
-        f"change (repeatable; {', '.join(sorted(PATCHES)) or 'none defined now'})",
     )
 
 
@@ -962,15 +952,12 @@ LAYOUTS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-def queue_workers(
-    env: dict[str, str], tmp: Path, layout: str, patches: list[str]
-) -> list[messaging.Proc]:
+def queue_workers(env: dict[str, str], tmp: Path, layout: str) -> list[messaging.Proc]:
     procs = []
-    prefix = [sys.executable, "-m", "bench.queue", "worker", *(f"--patch={p}" for p in patches)]
+    prefix = [sys.executable, "-m", "celery"]
     for n, (queues, concurrency) in enumerate(LAYOUTS[layout]):
         command = [
             *prefix,
-            "--",
             "-A",
             "growth",
             "worker",
@@ -1008,7 +995,7 @@ def run_lag(
     run_id = uuid.uuid4().hex[:8]
     sources = ingest.create_sources(env, run_id)
     port = server.port
-    workers = queue_workers(env, tmp, args.queue_lag_workers, args.queue_patch)
+    workers = queue_workers(env, tmp, args.queue_lag_workers)
     prefix = f"{run_id}-queue-lag-m-"
     load_before = os.getloadavg()
     pgid = server.process.pid if server.process is not None else None
@@ -1169,7 +1156,6 @@ def run_lag(
             "offered_mqls_per_s": args.queue_lag_rate,
             "duration_s": args.queue_lag_duration,
             "workers": args.queue_lag_workers,
-            "patches": args.queue_patch,
             "worker_processes": [f"-Q {q} -c {c}" for q, c in LAYOUTS[args.queue_lag_workers]],
             "accepted_per_s": round(sent_rate, 1),
             "accepted": len(accepted),
@@ -1390,9 +1376,7 @@ def print_details(result: dict[str, Any]) -> None:
     else:
         load, c = result["load"], result["counts"]
         print(
-            f"  workers ({load['workers']}): {', '.join(load['worker_processes'])}"
-            + (f"; bench-only patches: {', '.join(load['patches'])}" if load["patches"] else "")
-            + "\n"
+            f"  workers ({load['workers']}): {', '.join(load['worker_processes'])}" + "\n"
             f"  load: {load['offered_mqls_per_s']:g} MQLs/s offered for {load['duration_s']:g} s, "
             f"{load['accepted_per_s']:.1f}/s accepted ({load['accepted']:,}); inbound "
             f"{load['inbound_statuses']}; not yet enrolled when the load stopped: "
@@ -1431,33 +1415,3 @@ def print_details(result: dict[str, Any]) -> None:
             print("  worker log tail:\n" + result["worker_log_tail"])
     goal = result["goal"]
     print(f"  goal {goal['goal']}: {_goal_cell(goal)} ({goal['detail']})")
-
-
-# --- Bench-only patches of the workers (`--queue-patch`), to measure a proposed change ----------
-
-
-# None now: `rep-load` (rep_for counting each rep's leads only up to its capacity) measured
-# well and moved into cadences.services.enrollment.
-PATCHES: dict[str, Callable[[], None]] = {}
-
-
-def _worker_main(argv: list[str]) -> None:
-    """`celery` with bench-only patches installed first (none: plain celery)."""
-    patches = [a.split("=", 1)[1] for a in argv if a.startswith("--patch=")]
-    rest = argv[argv.index("--") + 1 :] if "--" in argv else []
-    if patches:
-        import django
-
-        django.setup()
-        for name in patches:
-            PATCHES[name]()
-    from celery.__main__ import main as celery_main
-
-    sys.argv = ["celery", *rest]
-    celery_main()
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] != ["worker"]:
-        sys.exit("usage: python -m bench.queue worker [--patch=NAME ...] -- <celery arguments>")
-    _worker_main(sys.argv[2:])
