@@ -202,6 +202,11 @@ class Enrollment(models.Model):
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_reminded_at = models.DateTimeField(null=True, blank=True)
     sla_missed_at = models.DateTimeField(null=True, blank=True)
+    # Whose SLA it was: the rep who made the first touch in time, or who held the lead when
+    # the deadline passed (a reassignment after a miss does not move the miss).
+    sla_rep = models.ForeignKey(
+        Rep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     skips = models.PositiveSmallIntegerField(default=0)
     # The queue's lease: a rep shown this lead holds it until then.

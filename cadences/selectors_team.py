@@ -136,6 +136,23 @@ def _rep_touches(scope: BoardScope) -> QuerySet[Touch]:
     return _by_rep(Touch.objects.exclude(disposition=D.AUTOMATIC), scope)
 
 
+def _sla_owned(scope: BoardScope) -> QuerySet[Enrollment]:
+    """Enrollments by whose SLA it was (`owner`): the rep who made the first touch in time
+    or who held the lead when the deadline passed, else (not decided yet) the current rep.
+    A lead reassigned after a miss leaves the miss with the rep who missed it."""
+    qs = E.objects.order_by().annotate(owner=Coalesce("sla_rep_id", "rep_id"))
+    if scope.rep_id is not None:
+        qs = qs.filter(owner=scope.rep_id)
+    elif scope.team_id is not None:
+        qs = qs.filter(
+            Q(owner__in=Rep.objects.filter(team_id=scope.team_id).values("pk"))
+            | Q(owner__isnull=True, cadence__team_id=scope.team_id)
+        )
+    if scope.cadence_id is not None:
+        qs = qs.filter(cadence_id=scope.cadence_id)
+    return qs
+
+
 def _sla_counts(scope: BoardScope) -> dict[str, Count]:
     """Of the leads qualified in the period with an SLA: those whose SLA is decided (touched,
     or the deadline passed untouched) and those touched by the deadline."""
@@ -185,7 +202,8 @@ class RepTable:
     total: RepRow
 
 
-ENROLLMENT_NUMBERS = ("queue", "overdue", "active", "sla_decided", "sla_hit")
+QUEUE_NUMBERS = ("queue", "overdue", "active")
+ENROLLMENT_NUMBERS = (*QUEUE_NUMBERS, "sla_decided", "sla_hit")
 TOUCH_NUMBERS = ("touches", "connects", "meetings")
 
 
@@ -220,14 +238,23 @@ def rep_rows(scope: BoardScope) -> RepTable:
             oldest_due_at=Min("due_at", filter=due),
             overdue=Count("id", filter=due & Q(due_at__lte=scope.now - OVERDUE_AFTER)),
             active=Count("id", filter=Q(status=E.Status.ACTIVE)),
-            **_sla_counts(scope),
         )
     )
     for group in _groups(enrollments):
         row = pool if group["rep_id"] is None else rows.get(group["rep_id"])
         if row is not None:
-            for name in (*ENROLLMENT_NUMBERS, "oldest_due_at"):
+            for name in (*QUEUE_NUMBERS, "oldest_due_at"):
                 setattr(row, name, group[name])
+    sla = (
+        _sla_owned(scope)
+        .filter(_in_period("qualified_at", scope))
+        .values("owner")
+        .annotate(**_sla_counts(scope))
+    )
+    for group in _groups(sla):
+        row = pool if group["owner"] is None else rows.get(group["owner"])
+        if row is not None:
+            row.sla_decided, row.sla_hit = group["sla_decided"], group["sla_hit"]
 
     touches = (
         _rep_touches(scope)

@@ -288,6 +288,8 @@ def _after_touch(enrollment: Enrollment, rep: Rep, disposition: str, now: dateti
     enrollment.attempts += 1
     if enrollment.first_touch_at is None:
         enrollment.first_touch_at = now
+        if enrollment.sla_rep_id is None:  # a miss recorded earlier stays the earlier rep's
+            enrollment.sla_rep = rep
     enrollment.rep = enrollment.rep or rep
     enrollment.leased_to = None
     enrollment.lease_until = None

@@ -96,7 +96,7 @@ def _miss(enrollment: Enrollment, now: datetime, *, reassign: bool) -> bool:
     was reassigned."""
     with transaction.atomic():
         if not E.objects.filter(pk=enrollment.pk, sla_missed_at__isnull=True).update(
-            sla_missed_at=now
+            sla_missed_at=now, sla_rep=enrollment.rep
         ):
             return False
         owner = str(enrollment.rep) if enrollment.rep else _("the shared pool")

@@ -174,3 +174,34 @@ def test_inbound_email_needs_the_credentials(client, settings, inbound_secret):
     from leads.models import InboundDelivery
 
     assert not InboundDelivery.objects.exists()
+
+
+def test_a_missed_sla_stays_with_the_rep_who_missed_it_after_the_lead_is_reassigned():
+    from cadences.selectors_team import BoardScope, rep_rows
+
+    cadence = published()
+    slow, quick = rep(), rep()
+    missed = enrollment_start(contact=mql(1), key="a", cadence=cadence, rep=slow, now=NOW)
+    sla_sweep(now=NOW + timedelta(minutes=31))  # missed: handed to the other rep
+    assert E.objects.get(pk=missed.pk).rep == quick
+    touch_record(
+        rep=quick,
+        enrollment_id=missed.pk,
+        disposition="connected",
+        key="late",
+        now=NOW + timedelta(minutes=40),
+    )
+    kept = enrollment_start(contact=mql(2), key="b", cadence=cadence, rep=quick, now=NOW)
+    touch_record(
+        rep=quick,
+        enrollment_id=kept.pk,
+        disposition="connected",
+        key="t",
+        now=NOW + timedelta(minutes=5),
+    )
+    scope = BoardScope(
+        start=NOW - timedelta(days=1), end=NOW + timedelta(days=1), now=NOW + timedelta(hours=1)
+    )
+    rows = {row.rep_id: row for row in rep_rows(scope).rows}
+    assert (rows[slow.pk].sla_hit, rows[slow.pk].sla_decided) == (0, 1)
+    assert (rows[quick.pk].sla_hit, rows[quick.pk].sla_decided) == (1, 1)
