@@ -248,7 +248,7 @@ def rep_rows(scope: BoardScope) -> RepTable:
     sla = (
         _sla_owned(scope)
         .filter(_in_period("qualified_at", scope))
-        .values("owner")
+        .values("owner")  # type: ignore[misc]  # an annotation, which the stubs do not see
         .annotate(**_sla_counts(scope))
     )
     for group in _groups(sla):
