@@ -112,17 +112,10 @@ def queue_touch(request: HttpRequest) -> HttpResponse:
             notes=data["notes"],
             key=data["key"],
             message=message,
+            bad_reason=data["bad_reason"]
+            if data["disposition"] == Touch.Disposition.BAD_LEAD
+            else "",
         )
-        if recorded.created and data["disposition"] == Touch.Disposition.BAD_LEAD:
-            from leads.services.quality import lead_rate
-
-            lead_rate(
-                contact=recorded.touch.contact,
-                actor=request.user,
-                verdict=LeadRating.Verdict.BAD,
-                reason=data["bad_reason"],
-                note=data["notes"],
-            )
     except ValidationError as problem:
         return _refused(request, problem, rep)
     done = recorded.touch

@@ -188,12 +188,18 @@ def touch_record(
     notes: str = "",
     key: str,
     message: Message | None = None,
+    bad_reason: str = "",
     now: datetime | None = None,
 ) -> Recorded:
     """Record what the rep did on the enrollment's current step, once per `key` (the form
     carries one, so a double submit records one touch), and move the enrollment on: to its
-    next step, or to its end when the disposition ends it."""
+    next step, or to its end when the disposition ends it. A bad lead is rated with its
+    reason for marketing in the same transaction: both or neither."""
     now = now or timezone.now()
+    if disposition == D.BAD_LEAD and not bad_reason:
+        raise ValidationError(
+            {"bad_reason": _("Say why it is a bad lead: marketing learns from it.")}
+        )
     if disposition not in D.values or disposition == D.AUTOMATIC:
         raise ValidationError({"disposition": _("Choose what happened.")})
     if len(notes) > 5000:
@@ -233,6 +239,8 @@ def touch_record(
                 key=key,
             )
             _after_touch(enrollment, rep, disposition, now)
+            if disposition == D.BAD_LEAD:
+                _rate_bad(enrollment, rep, bad_reason, notes)
     except IntegrityError:  # the same key, submitted twice at once: the other one won
         return Recorded(Touch.objects.get(key=key), created=False)
     return Recorded(touch, created=True)
@@ -304,8 +312,20 @@ def _after_touch(enrollment: Enrollment, rep: Rep, disposition: str, now: dateti
     enrollment.save()
     if disposition == D.MEETING:
         _qualify(enrollment, rep)
-    elif disposition == D.BAD_LEAD:
-        pass  # the rating (with its reason) is recorded by the view through lead_rate
+
+
+def _rate_bad(enrollment: Enrollment, rep: Rep, reason: str, notes: str) -> None:
+    """The rep's verdict, where marketing reads lead quality by source and campaign."""
+    from leads.models.quality import LeadRating
+    from leads.services.quality import lead_rate
+
+    lead_rate(
+        contact=enrollment.contact,
+        actor=rep.user,
+        verdict=LeadRating.Verdict.BAD,
+        reason=reason,
+        note=notes.strip(),
+    )
 
 
 def _qualify(enrollment: Enrollment, rep: Rep) -> None:

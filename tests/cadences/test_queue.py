@@ -193,3 +193,34 @@ def test_the_sales_manager_s_priority_rules_reorder_the_queue():
             new_lead_hours=0,
             then_by="alphabet",
         )
+
+
+def test_a_bad_lead_is_rated_with_the_touch_or_neither_is_recorded():
+    from leads.models import Contact
+    from leads.models.quality import LeadRating
+
+    cadence = published()
+    me = rep()
+    lead = enroll(1, cadence, me)
+    with pytest.raises(ValidationError):
+        touch_record(
+            rep=me, enrollment_id=lead.pk, disposition="bad_lead", key="no-reason", now=NOW
+        )
+    survivor = mql(2)
+    Contact.objects.filter(pk=lead.contact_id).update(merged_into=survivor)  # merged meanwhile
+    with pytest.raises(ValidationError):
+        touch_record(
+            rep=me,
+            enrollment_id=lead.pk,
+            disposition="bad_lead",
+            bad_reason="spam",
+            key="k",
+            now=NOW,
+        )
+    assert not Touch.objects.exists() and E.objects.get(pk=lead.pk).status == E.Status.ACTIVE
+    Contact.objects.filter(pk=lead.contact_id).update(merged_into=None)
+    touch_record(
+        rep=me, enrollment_id=lead.pk, disposition="bad_lead", bad_reason="spam", key="k", now=NOW
+    )
+    assert LeadRating.objects.get().reason == "spam"
+    assert E.objects.get(pk=lead.pk).outcome == E.Outcome.BAD_LEAD
