@@ -277,6 +277,16 @@ def content_for(template: MessageTemplate, locale: str) -> TemplateContent | Non
     return next(iter(contents.values()), None)
 
 
+def message_for(template: MessageTemplate, contact: Contact, **context: Any) -> Rendered:
+    """`template` written for `contact`, in its language. Raises TemplateProblem when the
+    template has no content or this contact's data breaks it (the caller says so on the
+    one message; the others go on)."""
+    content = content_for(template, contact.locale or template.default_locale)
+    if content is None:
+        raise TemplateProblem(_("the template has no content"))
+    return message_render(content, message_context(contact, **context))
+
+
 def message_render(content: TemplateContent | Any, context: dict[str, Any]) -> Rendered:
     """Render every part; a TemplateProblem names the part that failed."""
     parts: dict[str, str] = {}

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from automations.models.delivery import Channel
-from automations.rendering import TemplateProblem, content_for, message_context, message_render
+from automations.rendering import TemplateProblem, message_for
 from cadences.models import AUTOMATIC_KINDS, Enrollment, Rep, Step, StepKind, Touch
 from cadences.services.cadences import EMAIL_KINDS, SMS_KINDS
 from leads.models import Contact, ScoreModel, StageChange
@@ -58,12 +58,8 @@ def _draft(step: Step | None, enrollment: Enrollment) -> Draft | None:
     channel = Channel.EMAIL if step.kind in EMAIL_KINDS else Channel.SMS
     if step.template is None:
         return Draft(channel=channel)
-    contact = enrollment.contact
-    content = content_for(step.template, contact.locale or step.template.default_locale)
-    if content is None:
-        return Draft(channel=channel, template_id=step.template_id)
     try:
-        rendered = message_render(content, message_context(contact))
+        rendered = message_for(step.template, enrollment.contact)
     except TemplateProblem as problem:
         return Draft(channel=channel, template_id=step.template_id, problem=problem.message)
     return Draft(

@@ -17,7 +17,7 @@ from automations.journeys.graph import NEXT, Graph
 from automations.limiter import contact_zone, policy
 from automations.models import JourneyRun, MessageTemplate, RunStep
 from automations.models.delivery import Channel, Purpose
-from automations.rendering import TemplateProblem, content_for, message_context, message_render
+from automations.rendering import TemplateProblem, message_for
 from automations.services.deliveries import delivery_schedule
 from leads.models import (
     Consent,
@@ -203,14 +203,10 @@ def _send(
         return _failed(_("The message template was deleted."))
     channel = channel or template.channel
     contact: Contact = run.contact
-    content = content_for(template, contact.locale or template.default_locale)
-    if content is None:
-        return _failed(_("The template “%(name)s” has no content.") % {"name": template.name})
-    context = message_context(
-        contact, discount_code=(run.data or {}).get("discount_code", ""), extra=extra
-    )
     try:
-        rendered = message_render(content, context)
+        rendered = message_for(
+            template, contact, discount_code=(run.data or {}).get("discount_code", ""), extra=extra
+        )
     except TemplateProblem as problem:
         # This contact's data broke the template: this run fails, the others go on.
         return _failed(

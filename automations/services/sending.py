@@ -296,10 +296,5 @@ def _record(called: list[tuple[Delivery, dict[str, Any]]]) -> None:
                 setattr(delivery, name, value)
         else:
             others.append(delivery)
-    if others:
-        fresh = Delivery.objects.in_bulk([d.pk for d in others])
-        for delivery in others:
-            if delivery.pk in fresh:
-                delivery.__dict__.update(
-                    {k: v for k, v in fresh[delivery.pk].__dict__.items() if k != "_state"}
-                )
+    for delivery in others:  # rare: read theirs
+        delivery.refresh_from_db()

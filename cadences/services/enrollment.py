@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,8 +15,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cadences.models import Cadence, Enrollment, Rep, SlaPolicy, Step
-from cadences.services.timing import business_deadline, inside_hours, step_due, zone_or_utc
+from automations.limiter import contact_zone
+from cadences.models import WEEKDAYS, Cadence, Enrollment, Rep, SlaPolicy, Step
+from cadences.services.timing import business_deadline, inside_hours, step_due
 from leads.models import Contact
 
 E = Enrollment
@@ -91,7 +92,7 @@ def _has_room(rep: Rep) -> bool:
 
 
 def _working(rep: Rep, now: datetime) -> bool:
-    zone = zone_or_utc(rep.team.time_zone if rep.team else "")
+    zone = contact_zone(rep.team.time_zone if rep.team else "", "")
     return inside_hours(
         now,
         zone=zone,
@@ -133,10 +134,8 @@ def _team_hours(enrollment_rep: Rep | None, cadence: Cadence) -> tuple[Any, Any,
         cadence.team
     )
     if team is None:
-        from datetime import time
-
-        return zone_or_utc(""), time(9), time(18), [0, 1, 2, 3, 4]
-    return zone_or_utc(team.time_zone), team.opens, team.closes, team.business_days
+        return contact_zone("", ""), time(9), time(18), WEEKDAYS
+    return contact_zone(team.time_zone, ""), team.opens, team.closes, team.business_days
 
 
 def _point_at(enrollment: Enrollment, position: int, now: datetime) -> bool:
@@ -145,7 +144,7 @@ def _point_at(enrollment: Enrollment, position: int, now: datetime) -> bool:
     step = Step.objects.filter(version_id=enrollment.version_id, position=position).first()
     if step is None:
         return False
-    zone = zone_or_utc(
+    zone = contact_zone(
         enrollment.contact.time_zone, _team_hours(enrollment.rep, enrollment.cadence)[0].key
     )
     enrollment.step = position
@@ -278,9 +277,7 @@ def enrollment_resume(*, enrollment: Enrollment, now: datetime | None = None) ->
     now = now or timezone.now()
     if enrollment.status != E.Status.PAUSED:
         raise ValidationError(_("Only a paused enrollment can be resumed."))
-    due = (
-        max(enrollment.due_at or now, now) if enrollment.due_at and enrollment.due_at > now else now
-    )
+    due = max(enrollment.due_at or now, now)
     E.objects.filter(pk=enrollment.pk, status=E.Status.PAUSED).update(
         status=E.Status.ACTIVE, due_at=due
     )

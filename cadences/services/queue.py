@@ -15,10 +15,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 
+from automations.models import MessageTemplate
+from automations.models.delivery import Purpose
+from automations.services.deliveries import delivery_schedule
 from cadences.models import AUTOMATIC_KINDS, Enrollment, Rep, Skip, SlaPolicy, Touch
 from cadences.services.enrollment import enrollment_advance, sla_policy
+from cadences.services.steps import SALES_PRIORITY
 
 E = Enrollment
 D = Touch.Disposition
@@ -263,13 +268,6 @@ def _check_message(message: Message) -> None:
 def _send(enrollment: Enrollment, message: Message, key: str, now: datetime) -> int:
     """Hand the rep's message to the messaging layer (sales purpose: consent, suppression,
     quiet hours and the shared frequency cap apply at send time)."""
-    from django.utils.html import linebreaks
-
-    from automations.models import MessageTemplate
-    from automations.models.delivery import Purpose
-    from automations.services.deliveries import delivery_schedule
-    from cadences.services.steps import SALES_PRIORITY
-
     template = (
         MessageTemplate.objects.filter(pk=message.template_id).first()
         if message.template_id

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from automations.models import MessageTemplate
 from automations.models.delivery import Channel, Purpose
-from automations.rendering import TemplateProblem, content_for, message_context, message_render
+from automations.rendering import TemplateProblem, message_for
 from automations.services.deliveries import delivery_schedule
 from cadences.models import AUTOMATIC_KINDS, Enrollment, Step, StepKind, Touch
 from cadences.services.enrollment import enrollment_advance
@@ -72,11 +72,8 @@ def _send_step(enrollment: Enrollment, step: Step | None, now: datetime) -> None
         notes = _("The step's template was deleted: nothing was sent.")
     else:
         contact = enrollment.contact
-        content = content_for(template, contact.locale or template.default_locale)
         try:
-            if content is None:
-                raise TemplateProblem(_("the template has no content"))
-            rendered = message_render(content, message_context(contact))
+            rendered = message_for(template, contact)
         except TemplateProblem as problem:
             notes = _("“%(name)s” could not be written for this contact: %(problem)s") % {
                 "name": template.name,

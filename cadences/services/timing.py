@@ -6,17 +6,7 @@ No queries: callers pass the zone and the hours."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-
-def zone_or_utc(*names: str) -> ZoneInfo:
-    for name in names:
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+from zoneinfo import ZoneInfo
 
 
 def step_due(
