@@ -37,3 +37,24 @@ class Capability(models.Model):
 
     def __str__(self) -> str:
         return "capabilities"
+
+
+class CurrencyRate(models.Model):
+    """How many units of the reporting currency (GROWTH_BASE_CURRENCY) one unit of a currency
+    is worth. Orders and ad spend store the rate they were converted at."""
+
+    currency = models.CharField(_("currency"), max_length=3, primary_key=True)
+    rate_to_base = models.DecimalField(
+        _("rate to the reporting currency"), max_digits=16, decimal_places=8
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rate_to_base__gt=0), name="currencyrate_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate_to_base}"

@@ -180,6 +180,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 2.0,
         "options": {"expires": 10},
     },
+    # Dashboards: recompute the days and customers that changed since the last refresh.
+    "analytics-rollups-refresh": {
+        "task": "analytics.rollups_refresh",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    },
     "cadence-sla-sweep": {
         "task": "cadences.sla_sweep",
         "schedule": 60.0,
@@ -291,6 +297,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Growth <growth@local
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # The shop as messages name and link it ({{ shop.name }}, {{ shop.url }} in templates).
 SHOP_NAME = env.str("SHOP_NAME", default="Demo Shop")
+# Reporting: every KPI is in this currency (orders carry their rate to it) and counts days in
+# this time zone.
+GROWTH_BASE_CURRENCY = env.str("GROWTH_BASE_CURRENCY", default="USD").upper()
+GROWTH_REPORTING_TIME_ZONE = env.str("GROWTH_REPORTING_TIME_ZONE", default="UTC")
+# Attribution: touchpoints this many days before an order count; time decay halves credit
+# every GROWTH_ATTRIBUTION_HALF_LIFE_DAYS.
+GROWTH_ATTRIBUTION_LOOKBACK_DAYS = env.int("GROWTH_ATTRIBUTION_LOOKBACK_DAYS", default=30)
+GROWTH_ATTRIBUTION_HALF_LIFE_DAYS = env.float("GROWTH_ATTRIBUTION_HALF_LIFE_DAYS", default=7.0)
 SHOP_URL = env.str("SHOP_URL", default="http://127.0.0.1:8000/demo-shop/")
 SENDGRID_API_KEY = env.str("SENDGRID_API_KEY", default="")
 SENDGRID_API_URL = env.str("SENDGRID_API_URL", default="https://api.sendgrid.com/v3/")

@@ -1,1 +1,0 @@
-"""Tables of analytics: KPIs, attribution, ad spend and dashboards (added by the issue that builds them)."""

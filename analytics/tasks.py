@@ -1,0 +1,15 @@
+"""Thin Celery tasks of analytics: the services do the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from growth.celery import Queue
+
+
+@shared_task(name="analytics.rollups_refresh", ignore_result=True, queue=Queue.ANALYTICS)
+def rollups_refresh_task(full: bool = False) -> None:
+    """Beat, every 10 s: recompute the days and customers that changed (a no-op when none)."""
+    from analytics.services.rollups import rollups_refresh
+
+    rollups_refresh(full=full)
