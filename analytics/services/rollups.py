@@ -40,8 +40,9 @@ COHORT_EVERY = 60.0  # seconds: cohorts are a full pass, done at most this often
 # Expressions over leads_order `o`, shared by every rollup and by the reference queries.
 PLACED = "o.status <> 'pending'"
 BOUGHT = "o.status NOT IN ('pending', 'cancelled')"
-GROSS = "(o.total * o.rate_to_base)"
-NET = "(CASE WHEN o.status = 'cancelled' THEN 0 ELSE (o.total - o.refunded_total) * o.rate_to_base END)"
+# Converted per order and rounded to the cent there, so every sum of orders is exact in cents.
+GROSS = "round(o.total * o.rate_to_base, 2)"
+NET = "(CASE WHEN o.status = 'cancelled' THEN 0 ELSE round((o.total - o.refunded_total) * o.rate_to_base, 2) END)"
 RETURNED = "(o.status IN ('cancelled', 'refunded', 'partially_refunded') OR o.refunded_total > 0)"
 
 # Lead funnel levels: a contact "reached" a level when it first held a stage at least that far.
