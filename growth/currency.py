@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -28,3 +30,28 @@ def rates_to_base(currencies: set[str] | list[str]) -> dict[str, Decimal]:
             CurrencyRate.objects.filter(currency__in=others).values_list("currency", "rate_to_base")
         )
     return rates
+
+
+RATE_CACHE_SECONDS = 60.0
+_cache: dict[str, tuple[float, Decimal | None]] = {}
+log = logging.getLogger(__name__)
+
+
+def rate_to_base(currency: str) -> Decimal:
+    """The rate an order in `currency` is stored with (cached a minute per process: ingest
+    asks for every order). Without a rate the order keeps 1 and a warning is logged, so an
+    unknown currency is visible instead of silently dropping the order."""
+    currency = currency.upper()
+    now = time.monotonic()
+    cached = _cache.get(currency)
+    if cached is None or now - cached[0] > RATE_CACHE_SECONDS:
+        cached = (now, rates_to_base([currency]).get(currency))
+        _cache[currency] = cached
+    if cached[1] is None:
+        log.warning("no rate from %s to %s: stored at 1", currency, base_currency())
+        return Decimal("1")
+    return cached[1]
+
+
+def forget_rates() -> None:
+    _cache.clear()

@@ -24,6 +24,13 @@ def _forget_cached_write_keys() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _forget_cached_rates() -> None:
+    from growth.currency import forget_rates
+
+    forget_rates()
+
+
+@pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
     """Each test starts with an empty test Redis database (heartbeats, cache, broker)."""
     redis_client().flushdb()

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from leads.demo.catalogue import RATES
 from leads.demo.generator import ShopGenerator
 from leads.demo.sources import demo_sources
 from leads.services.inbound import Incoming, inbound_process_batch, inbound_store_many
@@ -26,6 +27,7 @@ def demo_shop_load(
 
     Progress: one unit per visitor generated and stored, one per visitor's worth processed.
     """
+    demo_rates_save()
     tracking, shopify = demo_sources()
     by_kind = {"tracking": tracking, "shopify": shopify}
     generator = ShopGenerator(seed=seed, days=days, now=now or timezone.now())
@@ -59,6 +61,16 @@ def demo_shop_load(
         done += handled
         advance(min(contacts, done // per_visitor) - min(contacts, (done - handled) // per_visitor))
     return stored
+
+
+def demo_rates_save() -> None:
+    """The demo's currencies, converted to the reporting currency as the generator prices them."""
+    from growth.currency import forget_rates
+    from growth.models import CurrencyRate
+
+    for currency, rate in RATES.items():
+        CurrencyRate.objects.update_or_create(currency=currency, defaults={"rate_to_base": rate})
+    forget_rates()
 
 
 def register_demo_step() -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from growth.currency import rate_to_base
 from leads.models import Contact, Order, OrderLine, Product, Refund, Source
 from leads.services.events import touched_add
 
@@ -79,6 +80,7 @@ def order_upsert(
         "order_number": data.order_number,
         "status": data.status,
         "currency": data.currency,
+        "rate_to_base": rate_to_base(data.currency),
         "subtotal": data.subtotal,
         "discount_total": data.discount_total,
         "shipping_total": data.shipping_total,
