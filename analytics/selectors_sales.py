@@ -32,7 +32,7 @@ def ratio(
     return Decimal(part) / Decimal(whole)
 
 
-def _rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def sql_rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description or []]
@@ -138,7 +138,7 @@ class SalesTotals:
 
 
 def sales_totals(filters: Filters, *, raw: bool = False) -> SalesTotals:
-    rows = _rows(
+    rows = sql_rows(
         f"""
         SELECT COALESCE(sum(orders), 0) AS orders, COALESCE(sum(new_customers), 0) AS new_customers,
                COALESCE(sum(returned_orders), 0) AS returned_orders,
@@ -161,7 +161,7 @@ def sales_totals(filters: Filters, *, raw: bool = False) -> SalesTotals:
 
 def sales_by_day(filters: Filters) -> list[dict[str, Any]]:
     """One row per day of the period (days without orders included, as zeros)."""
-    return _rows(
+    return sql_rows(
         f"""
         SELECT d.day::date AS day, COALESCE(sum(s.orders), 0) AS orders,
                COALESCE(sum(s.new_customers), 0) AS new_customers,
@@ -176,7 +176,7 @@ def sales_by_day(filters: Filters) -> list[dict[str, Any]]:
 
 def sales_by_channel(filters: Filters, *, raw: bool = False) -> list[dict[str, Any]]:
     """Orders, new customers and net revenue per first-touch channel, largest first."""
-    return _rows(
+    return sql_rows(
         f"""
         SELECT channel, sum(orders) AS orders, sum(new_customers) AS new_customers,
                sum(returned_orders) AS returned_orders, sum(gross) AS gross, sum(net) AS net
@@ -206,7 +206,7 @@ def spend_totals(filters: Filters) -> Spend:
     dims = dimension_sql(filters)
     shared = "" if (filters.channel or filters.source or filters.campaign) else " OR channel = ''"
     other_dims = dimension_sql(filters, campaign=None)
-    rows = _rows(
+    rows = sql_rows(
         f"""
         SELECT
           (SELECT COALESCE(sum(cost_base), 0) FROM analytics_adspend
@@ -247,7 +247,7 @@ def acquisition(filters: Filters, new_customers: int) -> Acquisition:
 
 def historical_clv(filters: Filters) -> Decimal | None:
     """Net revenue to date per customer, over the customers whose first order is in the period."""
-    rows = _rows(
+    rows = sql_rows(
         f"""
         SELECT avg(cf.net) AS clv FROM analytics_customerfact cf
         WHERE cf.first_order_day BETWEEN %(start)s AND %(end)s
@@ -294,7 +294,7 @@ def roas_by_channel(filters: Filters, *, by_campaign: bool = False) -> list[dict
     """Spend, attributed orders and revenue (the filters' model) and ROAS per channel
     (and campaign): revenue ÷ spend, None without spend."""
     keys = "channel, campaign" if by_campaign else "channel"
-    rows = _rows(
+    rows = sql_rows(
         f"""
         WITH revenue AS (
             SELECT {keys}, sum(orders) AS orders, sum(revenue) AS revenue
@@ -324,7 +324,7 @@ def roas_by_channel(filters: Filters, *, by_campaign: bool = False) -> list[dict
 
 def attribution_comparison(filters: Filters) -> list[dict[str, Any]]:
     """Attributed revenue per channel under every model, side by side."""
-    rows = _rows(
+    rows = sql_rows(
         f"""
         SELECT channel, model, sum(orders) AS orders, sum(revenue) AS revenue
         FROM {attribution_source(filters)} a GROUP BY channel, model ORDER BY channel, model
@@ -352,7 +352,7 @@ TRAFFIC_COLUMNS = (
 def traffic_totals(filters: Filters) -> dict[str, Any]:
     """Sessions, visitor-days, bounces and how far sessions got; bounce rate."""
     sums = ", ".join(f"COALESCE(sum({c}), 0) AS {c}" for c in TRAFFIC_COLUMNS)
-    row = _rows(
+    row = sql_rows(
         f"SELECT {sums} FROM analytics_trafficday "  # noqa: S608 (constants only)
         f"WHERE day BETWEEN %(start)s AND %(end)s{dimension_sql(filters)}",
         params_of(filters),
@@ -362,7 +362,7 @@ def traffic_totals(filters: Filters) -> dict[str, Any]:
 
 
 def traffic_by_day(filters: Filters) -> list[dict[str, Any]]:
-    return _rows(
+    return sql_rows(
         f"""
         SELECT d.day::date AS day, COALESCE(sum(t.sessions), 0) AS sessions,
                COALESCE(sum(t.bounces), 0) AS bounces
@@ -377,7 +377,7 @@ def traffic_by_day(filters: Filters) -> list[dict[str, Any]]:
 def conversion_by_source(filters: Filters) -> list[dict[str, Any]]:
     """Per channel: sessions and the share that ended in an order; new contacts and the share
     that became customers (to date)."""
-    rows = _rows(
+    rows = sql_rows(
         f"""
         WITH visits AS (
             SELECT channel, sum(sessions) AS sessions, sum(orders) AS ordering_sessions
@@ -442,7 +442,7 @@ def shop_funnel(filters: Filters) -> list[dict[str, Any]]:
 
 def lead_funnel(filters: Filters) -> list[dict[str, Any]]:
     """lead → MQL → SQL → customer: contacts that first got at least that far in the period."""
-    rows = _rows(
+    rows = sql_rows(
         f"""
         SELECT stage, sum(contacts) AS contacts FROM analytics_stageday
         WHERE day BETWEEN %(start)s AND %(end)s{dimension_sql(filters, campaign=None)}
@@ -472,7 +472,7 @@ def time_to_purchase(filters: Filters) -> dict[str, Any]:
         f"count(*) FILTER (WHERE days >= {low}{f' AND days < {high}' if high else ''}) AS b{i}"
         for i, (_label, low, high) in enumerate(PURCHASE_BUCKETS)
     )
-    row = _rows(
+    row = sql_rows(
         f"""
         SELECT count(*) AS customers,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median,
@@ -499,7 +499,7 @@ def time_to_purchase(filters: Filters) -> dict[str, Any]:
 def cohort_retention(filters: Filters, months: int = 12) -> list[dict[str, Any]]:
     """Per first-order month (the last `months` up to the period's end): customers, and for
     each later month the share that ordered again and the cohort's net revenue."""
-    rows = _rows(
+    rows = sql_rows(
         f"""
         SELECT cohort, month, sum(customers) AS customers, sum(net) AS net
         FROM analytics_cohortmonth
@@ -526,7 +526,7 @@ def cohort_retention(filters: Filters, months: int = 12) -> list[dict[str, Any]]
 
 def rfm_grid() -> dict[str, Any]:
     """Customers per recency x frequency score (1 to 5), against the last RFM cutoffs."""
-    rows = _rows(
+    rows = sql_rows(
         """
         WITH cut AS (SELECT recency, frequency FROM leads_rfmcutoffs ORDER BY computed_at DESC LIMIT 1)
         SELECT 1 + (cf.last_order_at > cut.recency[1])::int + (cf.last_order_at > cut.recency[2])::int
