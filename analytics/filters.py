@@ -103,7 +103,7 @@ class DashboardFilterForm(forms.Form):
         super().__init__(data, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end:
             if end < start:

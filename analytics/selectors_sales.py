@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from analytics.filters import Filters
+from analytics.models import FunnelTarget
 from analytics.services.rollups import BOUGHT, GROSS, NET, PLACED, RETURNED, reporting_zone
 
 ZERO = Decimal("0")
@@ -415,29 +416,36 @@ SHOP_STEPS = ("sessions", "product_views", "carts", "checkouts", "orders")
 LEAD_STEPS = ("lead", "mql", "sql", "customer")
 
 
-def _steps(values: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    """Each step with its count, conversion from the step before and from the first step."""
+def _steps(funnel: str, values: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """Each step with its count, conversion from the step before (and its target, when one is
+    set) and from the first step, and the drop-off."""
+    targets = dict(FunnelTarget.objects.filter(funnel=funnel).values_list("step", "rate"))
     steps = []
     first = values[0][1] if values else 0
     previous: int | None = None
     for key, count in values:
+        rate = ratio(count, previous) if previous is not None else None
+        target = targets.get(key)
         steps.append(
             {
                 "step": key,
                 "count": count,
-                "from_previous": ratio(count, previous) if previous is not None else None,
-                "drop_off": (1 - ratio(count, previous)) if previous else None,  # type: ignore[operator]
+                "from_previous": rate,
+                "drop_off": 1 - rate if rate is not None else None,
                 "from_first": ratio(count, first),
+                "target": target,
+                "on_target": rate >= target if rate is not None and target is not None else None,
             }
         )
         previous = count
     return steps
 
 
-def shop_funnel(filters: Filters) -> list[dict[str, Any]]:
-    """visit → product view → cart → checkout → order, in sessions."""
-    totals = traffic_totals(filters)
-    return _steps([(step, int(totals[step])) for step in SHOP_STEPS])
+def shop_funnel(filters: Filters, totals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """visit → product view → cart → checkout → order, in sessions (pass `traffic_totals`
+    when the page has them already)."""
+    totals = totals if totals is not None else traffic_totals(filters)
+    return _steps(FunnelTarget.Funnel.SHOP, [(step, int(totals[step])) for step in SHOP_STEPS])
 
 
 def lead_funnel(filters: Filters) -> list[dict[str, Any]]:
@@ -451,7 +459,7 @@ def lead_funnel(filters: Filters) -> list[dict[str, Any]]:
         params_of(filters),
     )
     counts = {row["stage"]: int(row["contacts"]) for row in rows}
-    return _steps([(stage, counts.get(stage, 0)) for stage in LEAD_STEPS])
+    return _steps(FunnelTarget.Funnel.LEAD, [(stage, counts.get(stage, 0)) for stage in LEAD_STEPS])
 
 
 # --- Customers ------------------------------------------------------------------------------

@@ -26,8 +26,7 @@ MARKED = [
         "c.occurred_at",
         None,
         "",
-        "c.session_id IS NOT NULL AND c.name IN "
-        "('Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed')",
+        "c.name IN ('Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed')",
     ),
     ("leads_stagechange", "stages", "c.at", None, "", ""),
 ]

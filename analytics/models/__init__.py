@@ -7,12 +7,15 @@ from analytics.models.rollups import (
     CustomerFact,
     DirtyContact,
     DirtyDay,
+    ProductDay,
+    ProductSalesDay,
     RefreshState,
     SalesDay,
     StageDay,
     TrafficDay,
 )
 from analytics.models.spend import AdSpend, OtherCost, SpendImport
+from analytics.models.targets import FunnelTarget
 
 __all__ = [
     "AdSpend",
@@ -23,7 +26,10 @@ __all__ = [
     "CustomerFact",
     "DirtyContact",
     "DirtyDay",
+    "FunnelTarget",
     "OtherCost",
+    "ProductDay",
+    "ProductSalesDay",
     "RefreshState",
     "SalesDay",
     "SpendImport",

@@ -178,3 +178,38 @@ class CohortMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cohort} +{self.month} {self.channel}"
+
+
+class ProductDay(models.Model):
+    """Per day and product (the shop's product id): views, adds to cart, and adds in sessions
+    that ended without an order (abandoned)."""
+
+    day = models.DateField()
+    product = models.CharField(max_length=120)
+    name = models.CharField(max_length=300, blank=True)
+    views = models.PositiveIntegerField(default=0)
+    adds = models.PositiveIntegerField(default=0)
+    abandoned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="productday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.product}"
+
+
+class ProductSalesDay(models.Model):
+    """Per day and product: units bought and their line revenue (before refunds, which the
+    shop books per order, not per line), from placed orders that were not cancelled."""
+
+    day = models.DateField()
+    product = models.CharField(max_length=120)
+    name = models.CharField(max_length=300, blank=True)
+    quantity = models.IntegerField(default=0)
+    revenue = money()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="productsalesday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.product}"

@@ -150,6 +150,9 @@ def _all_days(cursor: CursorWrapper, zone: ZoneInfo) -> dict[str, set[date]]:
         UNION SELECT 'sales', day FROM analytics_attributionday
         UNION SELECT 'traffic', (started_at AT TIME ZONE %(tz)s)::date FROM leads_session
         UNION SELECT 'traffic', day FROM analytics_trafficday
+        UNION SELECT 'traffic', day FROM analytics_productday
+        UNION SELECT 'traffic', (occurred_at AT TIME ZONE %(tz)s)::date FROM leads_event
+          WHERE name IN ('Product Viewed', 'Product Added')
         UNION SELECT 'stages', (at AT TIME ZONE %(tz)s)::date FROM leads_stagechange
         UNION SELECT 'stages', day FROM analytics_stageday
         """,
@@ -232,6 +235,19 @@ def _sales_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
         """
     )
     _attribution_refresh(cursor, params)
+    cursor.execute("DELETE FROM analytics_productsalesday WHERE day = ANY(%(days)s)", params)
+    cursor.execute(
+        """
+        INSERT INTO analytics_productsalesday (day, product, name, quantity, revenue)
+        SELECT r.day, COALESCE(p.external_id, NULLIF(l.sku, ''), l.name), max(l.name),
+               sum(l.quantity), sum(round(l.total * o.rate_to_base, 2))
+        FROM refresh_orders r
+        JOIN leads_order o ON o.id = r.id AND o.status <> 'cancelled'
+        JOIN leads_orderline l ON l.order_id = r.id
+        LEFT JOIN leads_product p ON p.id = l.product_id
+        GROUP BY 1, 2
+        """
+    )
     cursor.execute("DROP TABLE refresh_orders")
 
 
@@ -311,21 +327,27 @@ WHERE NOT EXISTS (SELECT 1 FROM touch t WHERE t.order_id = r.id)
 
 def _traffic_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
     params: dict[str, Any] = {"days": days, "tz": tz, "names": list(SHOP_FUNNEL_EVENTS)}
-    cursor.execute("DELETE FROM analytics_trafficday WHERE day = ANY(%(days)s)", params)
-    # A session "reached" a funnel step when it had that event or a later one; its events may
-    # run past midnight, so they are read until a day after the session's day.
+    # How far each session of these days got: a session "reached" a funnel step when it had
+    # that event or a later one. Its events may run past midnight, so they are read until a
+    # day after each day (overlapping windows only repeat events; max() does not mind).
     cursor.execute(
         f"""
-        WITH steps AS (
-            SELECT e.session_id,
-                   max(CASE e.name WHEN 'Product Viewed' THEN 1 WHEN 'Product Added' THEN 2
-                                   WHEN 'Checkout Started' THEN 3 ELSE 4 END) AS step
-            FROM unnest(%(days)s::date[]) AS d(day)
-            JOIN leads_event e ON e.occurred_at >= {DAY_START}
-             AND e.occurred_at < {DAY_END} + interval '1 day'
-            WHERE e.name = ANY(%(names)s) AND e.session_id IS NOT NULL
-            GROUP BY e.session_id
-        )
+        CREATE TEMP TABLE refresh_steps ON COMMIT DROP AS
+        SELECT e.session_id,
+               max(CASE e.name WHEN 'Product Viewed' THEN 1 WHEN 'Product Added' THEN 2
+                               WHEN 'Checkout Started' THEN 3 ELSE 4 END) AS step
+        FROM unnest(%(days)s::date[]) AS d(day)
+        JOIN leads_event e ON e.occurred_at >= {DAY_START}
+         AND e.occurred_at < {DAY_END} + interval '1 day'
+        WHERE e.name = ANY(%(names)s) AND e.session_id IS NOT NULL
+        GROUP BY e.session_id
+        """,  # noqa: S608 (constants only)
+        params,
+    )
+    cursor.execute("CREATE INDEX ON refresh_steps (session_id)")
+    cursor.execute("DELETE FROM analytics_trafficday WHERE day = ANY(%(days)s)", params)
+    cursor.execute(
+        f"""
         INSERT INTO analytics_trafficday (
             day, channel, campaign, sessions, visitors, bounces, product_views, carts,
             checkouts, orders)
@@ -335,11 +357,31 @@ def _traffic_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
                count(*) FILTER (WHERE st.step >= 3), count(*) FILTER (WHERE st.step >= 4)
         FROM unnest(%(days)s::date[]) AS d(day)
         JOIN leads_session s ON s.started_at >= {DAY_START} AND s.started_at < {DAY_END}
-        LEFT JOIN steps st ON st.session_id = s.id
+        LEFT JOIN refresh_steps st ON st.session_id = s.id
         GROUP BY 1, 2, 3
         """,  # noqa: S608 (constants only)
         params,
     )
+    # Products: views and adds on the event's day; an add is abandoned when its session never
+    # got to an order.
+    cursor.execute("DELETE FROM analytics_productday WHERE day = ANY(%(days)s)", params)
+    cursor.execute(
+        f"""
+        INSERT INTO analytics_productday (day, product, name, views, adds, abandoned)
+        SELECT d.day, e.properties->>'product_id', COALESCE(max(e.properties->>'name'), ''),
+               count(*) FILTER (WHERE e.name = 'Product Viewed'),
+               count(*) FILTER (WHERE e.name = 'Product Added'),
+               count(*) FILTER (WHERE e.name = 'Product Added' AND COALESCE(st.step, 0) < 4)
+        FROM unnest(%(days)s::date[]) AS d(day)
+        JOIN leads_event e ON e.occurred_at >= {DAY_START} AND e.occurred_at < {DAY_END}
+        LEFT JOIN refresh_steps st ON st.session_id = e.session_id
+        WHERE e.name IN ('Product Viewed', 'Product Added')
+          AND COALESCE(e.properties->>'product_id', '') <> ''
+        GROUP BY 1, 2
+        """,  # noqa: S608 (constants only)
+        params,
+    )
+    cursor.execute("DROP TABLE refresh_steps")
 
 
 def _stages_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
