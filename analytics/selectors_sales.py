@@ -253,7 +253,7 @@ def historical_clv(filters: Filters) -> Decimal | None:
         SELECT avg(cf.net) AS clv FROM analytics_customerfact cf
         WHERE cf.first_order_day BETWEEN %(start)s AND %(end)s
           {dimension_sql(filters, channel="cf.channel", campaign="cf.campaign")}
-          {_member_sql(filters, "cf.contact_id")}
+          {member_sql(filters, "cf.contact_id")}
         """,  # noqa: S608 (constants only)
         params_of(filters),
     )
@@ -261,7 +261,7 @@ def historical_clv(filters: Filters) -> Decimal | None:
     return Decimal(value).quantize(CENT) if value is not None else None
 
 
-def _member_sql(filters: Filters, contact: str) -> str:
+def member_sql(filters: Filters, contact: str) -> str:
     if filters.segment is None:
         return ""
     return (
@@ -287,7 +287,7 @@ def attribution_source(filters: Filters) -> str:
         FROM leads_order o JOIN analytics_attribution a ON a.order_id = o.id
         WHERE o.placed_at >= (%(start)s::timestamp AT TIME ZONE %(tz)s)
           AND o.placed_at < ((%(end)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
-          {dims}{_member_sql(filters, "o.contact_id")}
+          {dims}{member_sql(filters, "o.contact_id")}
         GROUP BY 1, 2, 3, 4)"""  # noqa: S608 (constants only)
 
 
@@ -395,7 +395,7 @@ def conversion_by_source(filters: Filters) -> list[dict[str, Any]]:
               AND c.created_at < ((%(end)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
               AND c.merged_into_id IS NULL
               {dimension_sql(filters, "COALESCE(NULLIF(c.source_channel, ''), 'direct')", "COALESCE(c.first_touch->>'utm_campaign', '')")}
-              {_member_sql(filters, "c.id")}
+              {member_sql(filters, "c.id")}
             GROUP BY 1
         )
         SELECT channel, COALESCE(v.sessions, 0) AS sessions,
@@ -490,7 +490,7 @@ def time_to_purchase(filters: Filters) -> dict[str, Any]:
             SELECT extract(epoch FROM cf.first_order_at - cf.first_seen_at) / 86400 AS days
             FROM analytics_customerfact cf
             WHERE cf.first_order_day BETWEEN %(start)s AND %(end)s{dims}
-              {_member_sql(filters, "cf.contact_id")}
+              {member_sql(filters, "cf.contact_id")}
         ) x
         """,  # noqa: S608 (constants only)
         params_of(filters),

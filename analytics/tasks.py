@@ -13,3 +13,11 @@ def rollups_refresh_task(full: bool = False) -> None:
     from analytics.services.rollups import rollups_refresh
 
     rollups_refresh(full=full)
+
+
+@shared_task(name="analytics.clv_fit", ignore_result=True, queue=Queue.LONG)
+def clv_fit_task() -> None:
+    """Nightly: refit predictive CLV on the day's data and store every customer's prediction."""
+    from analytics.services.clv import clv_fit
+
+    clv_fit()

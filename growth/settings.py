@@ -186,6 +186,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
         "options": {"expires": 10},
     },
+    # Predictive CLV: refit on the day's data at night.
+    "analytics-clv-fit": {
+        "task": "analytics.clv_fit",
+        "schedule": crontab(minute=45, hour=3),
+        "options": {"expires": 3600},
+    },
     "cadence-sla-sweep": {
         "task": "cadences.sla_sweep",
         "schedule": 60.0,

@@ -1,6 +1,7 @@
 """Tables of analytics: ad spend, attribution and the rollups the dashboards read."""
 
 from analytics.models.attribution import Attribution, AttributionModel
+from analytics.models.clv import ClvFit, CustomerPrediction
 from analytics.models.rollups import (
     AttributionDay,
     CohortMonth,
@@ -22,8 +23,10 @@ __all__ = [
     "Attribution",
     "AttributionDay",
     "AttributionModel",
+    "ClvFit",
     "CohortMonth",
     "CustomerFact",
+    "CustomerPrediction",
     "DirtyContact",
     "DirtyDay",
     "FunnelTarget",
