@@ -7,8 +7,11 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
+        from analytics.demo import register_demo_step
         from growth import navigation
         from growth.roles import Capability
+
+        register_demo_step()
 
         navigation.register(
             navigation.Section(
