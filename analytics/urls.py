@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from growth.views import SectionView
 
 urlpatterns = [
     path("dashboards/", SectionView.as_view(section_key="dashboards"), name="dashboards"),
-    path("ad-spend/", SectionView.as_view(section_key="ad_spend"), name="ad_spend"),
+    path("", include("analytics.urls_spend")),
+    path("", include("analytics.urls_rates")),
 ]
