@@ -167,3 +167,108 @@ def test_rollups_equal_raw_queries(settings, orders, sessions, changes, zone) ->
             for key, credit in want.items():
                 assert stored[key] == pytest.approx(credit, abs=2e-6)
         transaction.set_rollback(True)
+
+
+EVENT_NAMES = [
+    "Product Viewed",
+    "Product Added",
+    "Checkout Started",
+    "Order Completed",
+    "Page Viewed",
+]
+STAGES = ["subscriber", "lead", "mql", "sql", "opportunity", "customer", "at_risk", "churned"]
+
+
+@hsettings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    visits=st.lists(
+        st.tuples(
+            st.integers(0, 3),  # contact
+            st.integers(0, 24 * 4),  # hours after BASE
+            st.integers(0, 3),  # pages
+            st.lists(st.tuples(st.sampled_from(EVENT_NAMES), st.integers(0, 30 * 60)), max_size=4),
+        ),
+        max_size=10,
+    ),
+    changes=st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(STAGES), st.integers(0, 24 * 4)), max_size=10
+    ),
+    zone=st.sampled_from(["UTC", "Asia/Shanghai", "America/Los_Angeles"]),
+)
+def test_traffic_and_lead_funnel_equal_their_definitions(settings, visits, changes, zone) -> None:  # type: ignore[no-untyped-def]
+    """Sessions, bounces and funnel steps as the raw sessions and events say; the lead funnel
+    counts each contact once per level, on the first change that took it that far."""
+    from zoneinfo import ZoneInfo
+
+    from analytics.selectors_sales import (
+        LEAD_STEPS,
+        SHOP_STEPS,
+        lead_funnel,
+        shop_funnel,
+        traffic_totals,
+    )
+    from analytics.services.rollups import FUNNEL_LEVELS, STAGE_RANKS
+    from leads.models import Event, StageChange
+
+    settings.GROWTH_REPORTING_TIME_ZONE = zone
+    local = ZoneInfo(zone)
+    with transaction.atomic():
+        contacts = [ContactFactory(source_channel=CHANNELS[i]) for i in range(4)]
+        made = []
+        for contact_i, hours, pages, events in visits:
+            at = BASE + timedelta(hours=hours)
+            visit = Session.objects.create(
+                contact=contacts[contact_i],
+                started_at=at,
+                last_activity_at=at,
+                channel="direct",
+                page_views=pages,
+            )
+            steps = [0]
+            for name, seconds in events:
+                Event.objects.create(
+                    contact=contacts[contact_i],
+                    session=visit,
+                    name=name,
+                    occurred_at=at + timedelta(seconds=seconds),
+                )
+                if name in EVENT_NAMES[:4]:
+                    steps.append(EVENT_NAMES.index(name) + 1)
+            made.append((at.astimezone(local).date(), pages, max(steps)))
+        for contact_i, stage, hours in changes:
+            StageChange.objects.create(
+                contact=contacts[contact_i],
+                to_stage=stage,
+                at=BASE + timedelta(hours=hours),
+                cause_kind="rule",
+            )
+        rollups_refresh()
+
+        for day in range(9, 16):
+            one = Filters(start=date(2026, 5, day), end=date(2026, 5, day))
+            that_day = [(pages, step) for d, pages, step in made if d == one.start]
+            traffic = traffic_totals(one)
+            assert traffic["sessions"] == len(that_day)
+            assert traffic["bounces"] == sum(1 for pages, _s in that_day if pages <= 1)
+            counts = [len(that_day)] + [sum(1 for _p, s in that_day if s >= k) for k in range(1, 5)]
+            assert [s["count"] for s in shop_funnel(one)] == counts
+            assert len(SHOP_STEPS) == 5
+
+            # Reference lead funnel: per contact, the first change (by time, then id) reaching
+            # at least each level.
+            reached: dict[str, int] = dict.fromkeys(LEAD_STEPS, 0)
+            ordered = sorted(StageChange.objects.all(), key=lambda c: (c.at, c.pk))
+            for level in LEAD_STEPS:
+                first: dict[int, datetime] = {}
+                for change in ordered:
+                    if STAGE_RANKS[change.to_stage] >= FUNNEL_LEVELS[level]:
+                        first.setdefault(change.contact_id, change.at)
+                reached[level] = sum(
+                    1 for at in first.values() if at.astimezone(local).date() == one.start
+                )
+            assert {s["step"]: s["count"] for s in lead_funnel(one)} == reached
+        transaction.set_rollback(True)
