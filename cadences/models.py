@@ -239,6 +239,9 @@ class Enrollment(models.Model):
                 condition=Q(status="active", first_touch_at__isnull=True),
             ),
             models.Index(fields=["contact", "-started_at"], name="enrollment_contact"),
+            # Dashboards and the team board: enrollments by when they qualified / started.
+            models.Index(fields=["qualified_at"], name="enrollment_qualified"),
+            models.Index(fields=["started_at"], name="enrollment_started"),
         ]
         constraints = [
             # One active (or paused) enrollment per contact.

@@ -101,7 +101,7 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _in_period(name: str, scope: BoardScope) -> Q:
+def in_period(name: str, scope: BoardScope) -> Q:
     return Q(**{f"{name}__gte": scope.start, f"{name}__lt": scope.end})
 
 
@@ -128,7 +128,7 @@ def _by_rep(qs: QuerySet[Any], scope: BoardScope) -> QuerySet[Any]:
         qs = qs.filter(rep__team_id=scope.team_id)
     if scope.cadence_id is not None:
         qs = qs.filter(enrollment__cadence_id=scope.cadence_id)
-    return qs.filter(_in_period("at", scope)).order_by()
+    return qs.filter(in_period("at", scope)).order_by()
 
 
 def _rep_touches(scope: BoardScope) -> QuerySet[Touch]:
@@ -153,10 +153,10 @@ def _sla_owned(scope: BoardScope) -> QuerySet[Enrollment]:
     return qs
 
 
-def _sla_counts(scope: BoardScope) -> dict[str, Count]:
+def sla_counts(scope: BoardScope) -> dict[str, Count]:
     """Of the leads qualified in the period with an SLA: those whose SLA is decided (touched,
     or the deadline passed untouched) and those touched by the deadline."""
-    sla = _in_period("qualified_at", scope) & Q(sla_due_at__isnull=False)
+    sla = in_period("qualified_at", scope) & Q(sla_due_at__isnull=False)
     decided = sla & (Q(first_touch_at__isnull=False) | Q(sla_due_at__lte=scope.now))
     return {
         "sla_decided": Count("id", filter=decided),
@@ -231,7 +231,7 @@ def rep_rows(scope: BoardScope) -> RepTable:
     )
     enrollments = (
         _enrollments(scope)
-        .filter(Q(status=E.Status.ACTIVE) | _in_period("qualified_at", scope))
+        .filter(Q(status=E.Status.ACTIVE) | in_period("qualified_at", scope))
         .values("rep_id")
         .annotate(
             queue=Count("id", filter=due),
@@ -247,9 +247,9 @@ def rep_rows(scope: BoardScope) -> RepTable:
                 setattr(row, name, group[name])
     sla = (
         _sla_owned(scope)
-        .filter(_in_period("qualified_at", scope))
+        .filter(in_period("qualified_at", scope))
         .values("owner")  # type: ignore[misc]  # an annotation, which the stubs do not see
-        .annotate(**_sla_counts(scope))
+        .annotate(**sla_counts(scope))
     )
     for group in _groups(sla):
         row = pool if group["owner"] is None else rows.get(group["owner"])
@@ -340,13 +340,13 @@ def speed_to_lead(scope: BoardScope) -> SpeedToLead:
     delay = ExpressionWrapper(F("first_touch_at") - F("qualified_at"), output_field=DurationField())
     result = (
         _enrollments(scope)
-        .filter(_in_period("qualified_at", scope))
+        .filter(in_period("qualified_at", scope))
         .aggregate(
             qualified=Count("id"),
             # Untouched leads have no delay: NULL, which the median leaves out.
             median=Median(Extract(delay, "epoch")),
             **counts,
-            **_sla_counts(scope),
+            **sla_counts(scope),
         )
     )
     qualified = result["qualified"]
@@ -393,9 +393,9 @@ def attempts_per_lead(scope: BoardScope, *, basis: str = "ended") -> Attempts:
         raise ValueError(f"unknown basis {basis!r}")
     leads = _enrollments(scope)
     if basis == "ended":
-        leads = leads.filter(_in_period("ended_at", scope), status=E.Status.ENDED)
+        leads = leads.filter(in_period("ended_at", scope), status=E.Status.ENDED)
     else:
-        leads = leads.filter(_in_period("started_at", scope))
+        leads = leads.filter(in_period("started_at", scope))
     touches = (
         Touch.objects.filter(enrollment_id=OuterRef("pk"))
         .order_by()
@@ -497,7 +497,7 @@ def cadence_comparison(scope: BoardScope) -> list[CadenceRow]:
     meeting = Exists(Touch.objects.filter(enrollment_id=OuterRef("pk"), disposition=D.MEETING))
     groups = (
         _enrollments(scope)
-        .filter(_in_period("started_at", scope))
+        .filter(in_period("started_at", scope))
         .values("cadence_id", "cadence__name")
         .annotate(
             started=Count("id"),

@@ -137,6 +137,10 @@ class Delivery(models.Model):
             models.Index(
                 fields=["to_address"], name="delivery_address", opclasses=["varchar_pattern_ops"]
             ),
+            # Dashboards: messages sent in a period.
+            models.Index(
+                fields=["sent_at"], name="delivery_sent", condition=Q(sent_at__isnull=False)
+            ),
             # Stuck sends (the worker died during the provider call).
             models.Index(
                 fields=["sent_at"], name="delivery_sending", condition=Q(status="sending")

@@ -138,6 +138,7 @@ class JourneyRun(models.Model):
         indexes = [
             models.Index(fields=["due_at"], name="journeyrun_due", condition=Q(status="waiting")),
             models.Index(fields=["journey", "-started_at"], name="journeyrun_journey"),
+            models.Index(fields=["started_at"], name="journeyrun_started"),  # dashboards
         ]
 
     def __str__(self) -> str:

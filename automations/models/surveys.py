@@ -61,6 +61,7 @@ class SurveyAnswer(models.Model):
         indexes = [
             models.Index(fields=["survey", "-answered_at"], name="surveyanswer_survey"),
             models.Index(fields=["contact", "-answered_at"], name="surveyanswer_contact"),
+            models.Index(fields=["answered_at"], name="surveyanswer_answered"),  # dashboards
         ]
 
     def __str__(self) -> str:
