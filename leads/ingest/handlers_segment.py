@@ -141,6 +141,16 @@ class SessionBook:
         contact.last_touch = stamped
         return session
 
+    def current(self, contact: Contact, at: datetime) -> Session | None:
+        """The visit a tracked action at `at` happened in (the latest one still active then),
+        so the shop funnel can follow a visit from product view to order."""
+        candidates = [
+            s
+            for s in self._by_contact[contact.pk]
+            if s.started_at <= at and s.last_activity_at >= at - SESSION_GAP
+        ]
+        return max(candidates, key=lambda s: s.started_at, default=None)
+
     def save(self) -> None:
         Session.objects.bulk_create(self._new)
         if self._visited:
@@ -225,6 +235,7 @@ def interpret(
         name, properties = "Group", {"group_id": message["groupId"], "traits": traits}
     else:
         name = str(message["event"])[:200]
+        session = sessions.current(contact, at)
         _apply_event_effects(contact, source, name, properties, at)
     return name, properties, session
 

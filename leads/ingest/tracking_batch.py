@@ -98,8 +98,9 @@ def _apply(messages: list[Message]) -> list[InboundDelivery]:
         remember(contact)
     _add_identities(messages, owners, contacts)
 
-    page_contacts = {m.contact_id for m in messages if m.body["type"] == "page"}
-    sessions = SessionBook(page_contacts, since=min(m.at for m in messages))
+    # Page views open or continue visits; tracked actions join the visit they happened in.
+    visiting = {m.contact_id for m in messages if m.body["type"] in ("page", "track")}
+    sessions = SessionBook(visiting, since=min(m.at for m in messages))
     pending: list[tuple[Message, str, dict[str, Any], Any]] = []
     for message in messages:
         contact = contacts[message.contact_id]

@@ -84,6 +84,9 @@ def test_visitors_in_one_batch_become_one_contact_each_with_their_sessions(
         "Page Viewed",
         "Product Viewed",
     ]
+    # A tracked action belongs to the visit it happened in (the shop funnel follows visits).
+    visit = Session.objects.get(contact=other)
+    assert other.events.get(name="Product Viewed").session_id == visit.pk
     assert InboundDelivery.objects.filter(status="processed", attempts=1).count() == len(messages)
 
 
@@ -97,6 +100,30 @@ def test_a_later_batch_continues_the_visit_and_the_contact(client, tracking_sour
     contact = Contact.objects.get()
     assert Session.objects.get(contact=contact).page_views == 3
     assert contact.events.count() == 3
+
+
+def test_an_action_joins_the_visit_of_an_earlier_batch_but_not_a_stale_one(
+    client, tracking_source
+) -> None:
+    _, key = tracking_source
+    _batch(client, key, [_page("anon-d", 1)])
+    process_all()
+    track = {"type": "track", "anonymousId": "anon-d", "event": "Product Added"}
+    _batch(
+        client,
+        key,
+        [
+            {**track, "messageId": "d-add", "timestamp": "2026-11-01T10:20:00Z"},
+            {**track, "messageId": "d-late", "timestamp": "2026-11-01T12:00:00Z"},
+        ],
+    )
+    process_all()
+
+    visit = Session.objects.get()
+    sessions = dict(
+        Event.objects.filter(name="Product Added").values_list("message_id", "session_id")
+    )
+    assert sessions == {"d-add": visit.pk, "d-late": None}  # 30 idle minutes end a visit
 
 
 def _statements_for(client, key: str, visitors: list[str]) -> int:  # type: ignore[no-untyped-def]
