@@ -203,7 +203,8 @@ class Spend:
 
 def spend_totals(filters: Filters) -> Spend:
     """Ad spend plus other costs. Costs booked to no channel are shared by all: they count
-    only when no channel, source or campaign is asked for."""
+    only when no channel, source or campaign is asked for; other costs belong to no campaign,
+    so a campaign's spend is its ad spend alone."""
     dims = dimension_sql(filters)
     shared = "" if (filters.channel or filters.source or filters.campaign) else " OR channel = ''"
     other_dims = dimension_sql(filters, campaign=None)
@@ -221,7 +222,8 @@ def spend_totals(filters: Filters) -> Spend:
         """,  # noqa: S608 (constants only)
         params_of(filters),
     )
-    return Spend(ads=Decimal(rows[0]["ads"]), other=Decimal(rows[0]["other"]).quantize(CENT))
+    other = ZERO if filters.campaign else Decimal(rows[0]["other"]).quantize(CENT)
+    return Spend(ads=Decimal(rows[0]["ads"]), other=other)
 
 
 @dataclass(frozen=True)
@@ -393,7 +395,7 @@ def conversion_by_source(filters: Filters) -> list[dict[str, Any]]:
             LEFT JOIN analytics_customerfact cf ON cf.contact_id = c.id
             WHERE c.created_at >= (%(start)s::timestamp AT TIME ZONE %(tz)s)
               AND c.created_at < ((%(end)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
-              AND c.merged_into_id IS NULL
+              AND c.merged_into_id IS NULL AND c.erased_at IS NULL
               {dimension_sql(filters, "COALESCE(NULLIF(c.source_channel, ''), 'direct')", "COALESCE(c.first_touch->>'utm_campaign', '')")}
               {member_sql(filters, "c.id")}
             GROUP BY 1

@@ -75,7 +75,9 @@ def test_every_customer_gets_a_prediction() -> None:
 
     figures = predictive_clv(Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)))
     assert figures["fit"] == fit and figures["customers"] == 150
-    assert float(figures["clv"]) == pytest.approx(np.mean([float(p.predicted_clv) for p in predictions]))
+    assert float(figures["clv"]) == pytest.approx(
+        np.mean([float(p.predicted_clv) for p in predictions])
+    )
     assert sum(count for _low, _high, count in figures["alive_spread"]) == 150
 
 

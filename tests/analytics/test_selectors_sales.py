@@ -22,6 +22,7 @@ from analytics.filters import Filters
 from analytics.models import AdSpend, FunnelTarget, OtherCost
 from analytics.selectors_products import segment_growth, top_products
 from analytics.selectors_sales import (
+    Spend,
     acquisition,
     cohort_retention,
     conversion_by_source,
@@ -187,6 +188,8 @@ def test_cac_clv_and_their_ratio(shop) -> None:  # type: ignore[no-untyped-def]
     # Fees booked to no channel are shared: a channel's CAC counts its own spend only.
     google = Filters(start=PERIOD.start, end=PERIOD.end, channel="google / cpc")
     assert spend_totals(google).total == Decimal("30.00")
+    spring = Filters(start=PERIOD.start, end=PERIOD.end, campaign="spring")
+    assert spend_totals(spring) == Spend(ads=Decimal("30.00"), other=Decimal("0"))
 
 
 def test_no_new_customers_means_no_cac(shop) -> None:  # type: ignore[no-untyped-def]
