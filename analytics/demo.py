@@ -17,8 +17,11 @@ from analytics.services.clv import clv_fit
 from analytics.services.rollups import rollups_refresh
 from growth.currency import base_currency
 
-# What a paid visit costs on each demo channel (reporting currency), and impressions per click.
-COST_PER_CLICK = {"google / cpc": Decimal("0.95"), "facebook / paid-social": Decimal("0.62")}
+# What an ad click costs on each demo channel (reporting currency), and impressions per click.
+# Most clicks never show up as a tracked visit (consent banners, bounces before the page
+# loads), so a tracked paid visit stands for several clicks: a believable ROAS of 3 to 6.
+COST_PER_CLICK = {"google / cpc": Decimal("1.45"), "facebook / paid-social": Decimal("0.95")}
+CLICKS_PER_VISIT = (3.0, 4.5)
 IMPRESSIONS_PER_CLICK = {"google / cpc": 18, "facebook / paid-social": 55}
 MONTHLY_COSTS = [
     ("agency", "Performance agency retainer", "", Decimal("1500.00")),
@@ -52,7 +55,7 @@ def _ad_spend(rng: random.Random) -> None:
     for day, channel, campaign, sessions in TrafficDay.objects.filter(
         channel__in=COST_PER_CLICK
     ).values_list("day", "channel", "campaign", "sessions"):
-        clicks = max(1, round(sessions * rng.uniform(1.05, 1.3)))
+        clicks = max(1, round(sessions * rng.uniform(*CLICKS_PER_VISIT)))
         cost = (COST_PER_CLICK[channel] * clicks * Decimal(str(rng.uniform(0.85, 1.2)))).quantize(
             Decimal("0.01")
         )
