@@ -229,10 +229,12 @@ DEFINITIONS: dict[str, Definition] = {
             computed=_(
                 "Sessions started in the period, and how many of them reached each step (a "
                 "Product Viewed, Product Added, Checkout Started or Order Completed event in "
-                "the session, or a later step). Conversion is the step ÷ the step before; "
+                "the session, or a later step). A session also reached the order when its "
+                "buyer placed one during the visit or within the 30 idle minutes after it "
+                "(orders the shop sends by webhook). Conversion is the step ÷ the step before; "
                 "drop-off is 1 − conversion. From analytics_trafficday."
             ),
-            tables=("analytics_trafficday", "leads_session", "leads_event"),
+            tables=("analytics_trafficday", "leads_session", "leads_event", "leads_order"),
         ),
         Definition(
             key="lead_funnel",

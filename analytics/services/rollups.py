@@ -32,6 +32,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from analytics.models import RefreshState
+from leads.ingest.handlers_segment import SESSION_GAP
 from leads.models.lifecycle import STAGE_RANK
 
 LOCK_KEY = 0x616E616C  # "anal": one refresh at a time, whatever process runs it
@@ -100,6 +101,8 @@ def rollups_refresh(*, full: bool = False) -> RefreshReport:
         if contacts:
             marked["sales"] |= _customers_refresh(cursor, contacts, tz)
             report.contacts = len(contacts)
+        # An order can complete a visit of its day or of the evening before.
+        marked["traffic"] |= {d for day in marked["sales"] for d in (day, day - timedelta(days=1))}
         if marked["sales"]:
             _sales_refresh(cursor, sorted(marked["sales"]), tz)
         if marked["traffic"]:
@@ -328,21 +331,34 @@ WHERE NOT EXISTS (SELECT 1 FROM touch t WHERE t.order_id = r.id)
 def _traffic_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
     params: dict[str, Any] = {"days": days, "tz": tz, "names": list(SHOP_FUNNEL_EVENTS)}
     # How far each session of these days got: a session "reached" a funnel step when it had
-    # that event or a later one. Its events may run past midnight, so they are read until a
-    # day after each day (overlapping windows only repeat events; max() does not mind).
+    # that event or a later one, and reached the order when its buyer placed one during the
+    # visit (or within the idle gap after it: the shop's order webhook, not a tracked event).
+    # Events may run past midnight, so they are read until a day after each day
+    # (overlapping windows only repeat events; max() does not mind).
     cursor.execute(
         f"""
         CREATE TEMP TABLE refresh_steps ON COMMIT DROP AS
-        SELECT e.session_id,
-               max(CASE e.name WHEN 'Product Viewed' THEN 1 WHEN 'Product Added' THEN 2
-                               WHEN 'Checkout Started' THEN 3 ELSE 4 END) AS step
-        FROM unnest(%(days)s::date[]) AS d(day)
-        JOIN leads_event e ON e.occurred_at >= {DAY_START}
-         AND e.occurred_at < {DAY_END} + interval '1 day'
-        WHERE e.name = ANY(%(names)s) AND e.session_id IS NOT NULL
-        GROUP BY e.session_id
+        SELECT session_id, max(step) AS step FROM (
+            SELECT e.session_id,
+                   CASE e.name WHEN 'Product Viewed' THEN 1 WHEN 'Product Added' THEN 2
+                               WHEN 'Checkout Started' THEN 3 ELSE 4 END AS step
+            FROM unnest(%(days)s::date[]) AS d(day)
+            JOIN leads_event e ON e.occurred_at >= {DAY_START}
+             AND e.occurred_at < {DAY_END} + interval '1 day'
+            WHERE e.name = ANY(%(names)s) AND e.session_id IS NOT NULL
+            UNION ALL
+            SELECT s.id, 4
+            FROM unnest(%(days)s::date[]) AS d(day)
+            JOIN leads_session s ON s.started_at >= {DAY_START} AND s.started_at < {DAY_END}
+            WHERE EXISTS (
+                SELECT 1 FROM leads_order o
+                WHERE o.contact_id = s.contact_id AND {PLACED}
+                  AND o.placed_at >= s.started_at
+                  AND o.placed_at <= s.last_activity_at + %(gap)s)
+        ) x
+        GROUP BY session_id
         """,  # noqa: S608 (constants only)
-        params,
+        {**params, "gap": SESSION_GAP},
     )
     cursor.execute("CREATE INDEX ON refresh_steps (session_id)")
     cursor.execute("DELETE FROM analytics_trafficday WHERE day = ANY(%(days)s)", params)

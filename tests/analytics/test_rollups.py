@@ -102,7 +102,7 @@ def test_a_late_refund_changes_the_day_of_the_order(shop) -> None:  # type: igno
 
     report = rollups_refresh()
 
-    assert report.days == {"sales": 1}
+    assert report.days == {"sales": 1, "traffic": 2}  # the order may complete a visit
     assert sales(date(2026, 3, 1))["google / cpc"][3:] == (
         Decimal("100.00"),
         Decimal("20.00"),
@@ -148,3 +148,29 @@ def test_attribution_models_split_the_order_between_its_touchpoints(shop) -> Non
     } == {(m, "direct", Decimal("1")) for m in ("first", "last", "linear", "position", "decay")}
     day = AttributionDay.objects.get(day=date(2026, 3, 1), model="first", channel=google)
     assert (day.orders, day.revenue) == (Decimal("1"), Decimal("100"))
+
+
+def test_an_order_from_the_shop_completes_the_visit_it_was_placed_in() -> None:
+    from analytics.models import TrafficDay
+
+    buyer = ContactFactory()
+    Session.objects.create(
+        contact=buyer,
+        started_at=at(9, 23),
+        last_activity_at=at(9, 23, month=3).replace(minute=40),
+        channel="direct",
+    )
+    later = ContactFactory()
+    Session.objects.create(
+        contact=later, started_at=at(9, 10), last_activity_at=at(9, 10), channel="direct"
+    )
+    rollups_refresh()
+    assert TrafficDay.objects.get(day=date(2026, 3, 9)).orders == 0
+
+    # Placed after midnight, 25 minutes after the visit's last page: it completes the visit of
+    # the evening before. Another order an hour after a visit does not.
+    OrderFactory(contact=buyer, placed_at=at(10, 0).replace(minute=5), status="paid")
+    OrderFactory(contact=later, placed_at=at(9, 11).replace(minute=1), status="paid")
+    rollups_refresh()
+
+    assert TrafficDay.objects.get(day=date(2026, 3, 9)).orders == 1
