@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from analytics import figures as F
 from analytics import selectors_sales as S
+from analytics.dashboards import format as F
 from analytics.filters import Filters
 from analytics.services.rollups import GROSS, NET, PLACED, RETURNED, reporting_zone
 from analytics.views_dashboards import DashboardFilters, view_dashboards

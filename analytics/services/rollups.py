@@ -335,6 +335,7 @@ def _traffic_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
     # visit (or within the idle gap after it: the shop's order webhook, not a tracked event).
     # Events may run past midnight, so they are read until a day after each day
     # (overlapping windows only repeat events; max() does not mind).
+    steps_params: dict[str, Any] = {**params, "gap": SESSION_GAP}
     cursor.execute(
         f"""
         CREATE TEMP TABLE refresh_steps ON COMMIT DROP AS
@@ -358,7 +359,7 @@ def _traffic_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
         ) x
         GROUP BY session_id
         """,  # noqa: S608 (constants only)
-        {**params, "gap": SESSION_GAP},
+        steps_params,
     )
     cursor.execute("CREATE INDEX ON refresh_steps (session_id)")
     cursor.execute("DELETE FROM analytics_trafficday WHERE day = ANY(%(days)s)", params)
