@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from analytics import views_dashboards, views_orders
+from analytics import views_dashboards, views_orders, views_targets
 
 urlpatterns = [
     path("dashboards/", views_dashboards.manager_dashboard, name="dashboards"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("dashboards/orders/", views_orders.order_list, name="dashboards_orders"),
     path("dashboards/definitions/", views_dashboards.definitions, name="dashboards_definitions"),
     path("dashboards/export/<slug:figure>.csv", views_dashboards.export, name="dashboards_export"),
+    path("dashboards/targets/", views_targets.funnel_targets, name="dashboards_targets"),
     path("", include("analytics.urls_spend")),
     path("", include("analytics.urls_rates")),
 ]

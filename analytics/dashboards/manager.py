@@ -22,6 +22,7 @@ from analytics.dashboards.parts import (
     no_spend,
     orders_url,
     paid_roas,
+    url,
 )
 from analytics.dashboards.tables import Cell, table_of
 from analytics.definitions import DEFINITIONS
@@ -345,6 +346,7 @@ def manager_charts(data: dict[str, Any], filters: Filters, currency: str) -> lis
     for key, title, definition, steps, labels, empty in funnels:
         records = F.funnel_records(steps, labels)
         chart = new_chart(key, title, definition, filters, label=title)
+        chart.drill_url, chart.drill_label = url("dashboards_targets"), _("Set the targets")
         chart.figure = F.funnel_figure(records)
         if chart.figure is not None:
             chart.table = F.funnel_table(records)
