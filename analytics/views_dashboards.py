@@ -42,9 +42,9 @@ view_dashboards = capability_required(Capability.VIEW_DASHBOARDS)
 # --- Pages ----------------------------------------------------------------------------------
 
 TITLES = {
-    "manager": _lazy("Manager dashboard"),
-    "marketing": _lazy("Marketing dashboard"),
-    "sales": _lazy("Sales dashboard"),
+    "manager": _lazy("Dashboards: Manager"),
+    "marketing": _lazy("Dashboards: Marketing"),
+    "sales": _lazy("Dashboards: Sales"),
 }
 
 
