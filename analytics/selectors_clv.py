@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analytics.cache import cached_figure
 from analytics.filters import Filters
 from analytics.models import ClvFit
 from analytics.selectors_sales import dimension_sql, member_sql, params_of, sql_rows
@@ -11,6 +12,7 @@ from analytics.selectors_sales import dimension_sql, member_sql, params_of, sql_
 ALIVE_BUCKETS = 10
 
 
+@cached_figure
 def predictive_clv(filters: Filters) -> dict[str, Any]:
     """The last fit, and over the period's new customers and over all customers (same
     channel / campaign / segment filters): customers with a prediction, mean expected net

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from analytics.cache import cached_figure
 from analytics.filters import Filters
 from analytics.models import FunnelTarget
 from analytics.services.rollups import BOUGHT, GROSS, NET, PLACED, RETURNED, reporting_zone
@@ -534,6 +535,7 @@ def cohort_retention(filters: Filters, months: int = 12) -> list[dict[str, Any]]
     return list(cohorts.values())
 
 
+@cached_figure
 def rfm_grid() -> dict[str, Any]:
     """Customers per recency x frequency score (1 to 5), against the last RFM cutoffs."""
     rows = sql_rows(

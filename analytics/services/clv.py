@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import clv
+from analytics.cache import data_changed
 from analytics.models import ClvFit
 from analytics.services.rollups import BOUGHT, NET, reporting_zone
 from growth.sql import bound_cursor
@@ -113,4 +114,5 @@ def clv_fit() -> ClvFit:
 def _saved(fit: ClvFit, started: float) -> ClvFit:
     fit.took_ms = int((time.monotonic() - started) * 1000)
     fit.save()
+    data_changed()
     return fit

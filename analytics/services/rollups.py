@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
+from analytics.cache import data_changed
 from analytics.models import RefreshState
 from leads.ingest.handlers_segment import SESSION_GAP
 from leads.models.lifecycle import STAGE_RANK
@@ -113,6 +114,7 @@ def rollups_refresh(*, full: bool = False) -> RefreshReport:
         now = timezone.now()
         if report.days or report.contacts:
             _state_save("rollups", now, started)
+            data_changed()
         if (marked["sales"] or full) and _due("cohorts", now, COHORT_EVERY, full):
             _cohorts_refresh(cursor, tz)
             _state_save("cohorts", now, started)
