@@ -43,7 +43,6 @@ from django.db.models import (
     FloatField,
     OuterRef,
     Q,
-    Value,
 )
 from django.db.models.functions import Extract
 from django.utils import timezone
@@ -55,7 +54,14 @@ from automations.models.delivery import MESSAGE_CHANNELS
 from automations.selectors_journeys import two_proportion_p
 from automations.services.surveys import CSAT_SATISFIED_MIN, DETRACTOR_MAX, PROMOTER_MIN
 from cadences.models import Cadence, Enrollment, Touch
-from cadences.selectors_team import SIGNIFICANT, SPEED_BUCKETS, BoardScope, in_period, sla_counts
+from cadences.selectors_team import (
+    SIGNIFICANT,
+    SPEED_BUCKETS,
+    BoardScope,
+    in_period,
+    sla_counts,
+    speed_bucket_counts,
+)
 from leads.models import SegmentMembership
 
 E = Enrollment
@@ -648,20 +654,7 @@ def speed_to_lead(filters: Filters) -> SpeedToLead:
     """One aggregate query over the enrollments, with the team board's buckets, period and
     SLA counts plus the dashboard filters and the p75 / p90."""
     scope = _board_scope(filters)
-    touched = Q(first_touch_at__isnull=False)
-    counts: dict[str, Any] = {}
-    lower: timedelta | None = None
-    for bucket in SPEED_BUCKETS:
-        if bucket.key == "untouched":
-            condition = ~touched
-        else:
-            condition = touched
-            if lower is not None:
-                condition &= Q(first_touch_at__gt=F("qualified_at") + Value(lower))
-            if bucket.up_to is not None:
-                condition &= Q(first_touch_at__lte=F("qualified_at") + Value(bucket.up_to))
-            lower = bucket.up_to
-        counts[bucket.key] = Count("id", filter=condition)
+    counts = speed_bucket_counts()
     delay = ExpressionWrapper(F("first_touch_at") - F("qualified_at"), output_field=DurationField())
     result = (
         E.objects.order_by()

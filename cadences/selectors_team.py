@@ -320,11 +320,10 @@ class SpeedToLead:
         return _ratio(self.sla_hit, self.sla_decided)
 
 
-def speed_to_lead(scope: BoardScope) -> SpeedToLead:
-    """First touch minus qualification of the leads qualified in the period, counted per bucket,
-    with the median and the SLA hit rate: one aggregate query."""
+def speed_bucket_counts() -> dict[str, Count]:
+    """One count per speed-to-lead bucket (first touch after qualification), for aggregate()."""
     touched = Q(first_touch_at__isnull=False)
-    counts: dict[str, Any] = {}
+    counts: dict[str, Count] = {}
     lower: timedelta | None = None
     for bucket in SPEED_BUCKETS:
         if bucket.key == "untouched":
@@ -337,6 +336,13 @@ def speed_to_lead(scope: BoardScope) -> SpeedToLead:
                 condition &= Q(first_touch_at__lte=F("qualified_at") + Value(bucket.up_to))
             lower = bucket.up_to
         counts[bucket.key] = Count("id", filter=condition)
+    return counts
+
+
+def speed_to_lead(scope: BoardScope) -> SpeedToLead:
+    """First touch minus qualification of the leads qualified in the period, counted per bucket,
+    with the median and the SLA hit rate: one aggregate query."""
+    counts = speed_bucket_counts()
     delay = ExpressionWrapper(F("first_touch_at") - F("qualified_at"), output_field=DurationField())
     result = (
         _enrollments(scope)
