@@ -535,20 +535,24 @@ def cohort_retention(filters: Filters, months: int = 12) -> list[dict[str, Any]]
     return list(cohorts.values())
 
 
+def _rfm_score(column: str, cutoffs: str) -> str:
+    """1 plus the number of tile cutoffs the customer's value is above (at most 5)."""
+    above = (f"COALESCE(cf.{column} > cut.{cutoffs}[{k}], false)::int" for k in range(1, 5))
+    return "1 + " + " + ".join(above)
+
+
 @cached_figure
 def rfm_grid() -> dict[str, Any]:
-    """Customers per recency x frequency score (1 to 5), against the last RFM cutoffs."""
+    """Customers per recency x frequency score (1 to 5), against the last RFM cutoffs. With
+    few customers the cutoffs have fewer tiles: a missing cutoff is never passed."""
+    r, f = _rfm_score("last_order_at", "recency"), _rfm_score("orders", "frequency")
     rows = sql_rows(
-        """
+        f"""
         WITH cut AS (SELECT recency, frequency FROM leads_rfmcutoffs ORDER BY computed_at DESC LIMIT 1)
-        SELECT 1 + (cf.last_order_at > cut.recency[1])::int + (cf.last_order_at > cut.recency[2])::int
-                 + (cf.last_order_at > cut.recency[3])::int + (cf.last_order_at > cut.recency[4])::int AS r,
-               1 + (cf.orders > cut.frequency[1])::int + (cf.orders > cut.frequency[2])::int
-                 + (cf.orders > cut.frequency[3])::int + (cf.orders > cut.frequency[4])::int AS f,
-               count(*) AS customers, sum(cf.net) AS net
+        SELECT {r} AS r, {f} AS f, count(*) AS customers, sum(cf.net) AS net
         FROM analytics_customerfact cf CROSS JOIN cut
         GROUP BY 1, 2
-        """,
+        """,  # noqa: S608 (constants only)
         {},
     )
-    return {"cells": rows, "customers": sum(int(r["customers"]) for r in rows)}
+    return {"cells": rows, "customers": sum(int(row["customers"]) for row in rows)}

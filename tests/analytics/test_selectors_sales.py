@@ -27,6 +27,7 @@ from analytics.selectors_sales import (
     cohort_retention,
     conversion_by_source,
     lead_funnel,
+    rfm_grid,
     roas_by_channel,
     sales_totals,
     shop_funnel,
@@ -308,3 +309,24 @@ def test_a_segment_filter_reads_the_raw_tables(shop) -> None:  # type: ignore[no
     assert sales_totals(only_bob).net == Decimal("30.00")
     assert time_to_purchase(only_bob)["customers"] == 1
     assert {r["channel"] for r in roas_by_channel(only_bob) if r["revenue"]} == {"direct"}
+
+
+def test_the_rfm_grid_scores_against_the_cutoffs_even_when_there_are_few(shop) -> None:  # type: ignore[no-untyped-def]
+    from leads.models import RfmCutoffs
+
+    assert rfm_grid() == {"cells": [], "customers": 0}  # no cutoffs computed yet
+    RfmCutoffs.objects.create(
+        computed_at=at(3, 3, 0),
+        customers=2,
+        recency=[at(3, 1, 12)],
+        frequency=[1],
+        monetary=[Decimal("50")],
+    )
+    from analytics.cache import data_changed
+
+    data_changed()
+
+    cells = {(c["r"], c["f"]): (c["customers"], c["net"]) for c in rfm_grid()["cells"]}
+
+    # Ann last ordered before the one recency cutoff, Bob after it; both ordered once.
+    assert cells == {(1, 1): (1, Decimal("100.00")), (2, 1): (1, Decimal("30.00"))}
