@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
+from analytics.cache import cached_figure
 from analytics.dashboards.exports import EXPORTS
 from analytics.dashboards.filters import DashboardFilters, filter_choices, filter_form
 from analytics.dashboards.manager import manager_cards, manager_charts, manager_read
@@ -54,12 +55,12 @@ def _page_context(request: HttpRequest, page: str) -> dict[str, Any]:
     currency = base_currency()
     can = Can.of(request.user)
     if page == "manager":
-        data = manager_read(filters)
+        data = cached_figure(manager_read)(filters)
         cards = manager_cards(data, filters, currency)
         charts = manager_charts(data, filters, currency)
         empty = not (data["sales"].orders or data["traffic"]["sessions"])
     elif page == "marketing":
-        data = marketing_read(filters)
+        data = cached_figure(marketing_read)(filters)
         cards = marketing_cards(data, filters, currency, can)
         charts = marketing_charts(data, filters, currency, can)
         empty = not (
@@ -69,7 +70,7 @@ def _page_context(request: HttpRequest, page: str) -> dict[str, Any]:
             or any(r.sent for r in data["messages"])
         )
     else:
-        data = sales_read(filters)
+        data = cached_figure(sales_read)(filters)
         cards = sales_cards(data, filters, can)
         charts = sales_charts(data, filters, can)
         empty = not (data["speed"].qualified or any(r.started for r in data["cadences"]))

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import spend_csv
+from analytics.cache import data_changed
 from analytics.models import AdSpend, OtherCost, SpendImport
 from growth.currency import base_currency, rates_to_base
 from leads.csv_import import parsing
@@ -191,6 +192,7 @@ def _upsert(
             unique_fields=["day", "channel", "campaign"],
             update_fields=UPSERT_FIELDS,
         )
+        data_changed()
     return len(objects)
 
 
@@ -273,9 +275,11 @@ def other_cost_save(
     )
     cost.full_clean()
     cost.save()
+    data_changed()
     return cost
 
 
 @transaction.atomic
 def other_cost_delete(*, other_cost: OtherCost) -> None:
     other_cost.delete()
+    data_changed()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from analytics.cache import data_changed
 from analytics.models import FunnelTarget
 from analytics.selectors_sales import LEAD_STEPS, SHOP_STEPS
 
@@ -24,6 +25,7 @@ def funnel_targets_save(*, targets: dict[tuple[str, str], Decimal | None], user:
             raise ValidationError(_("%(step)s is not a step of that funnel.") % {"step": step})
         if rate is not None and not Decimal("0") < rate <= Decimal("1"):
             raise ValidationError(_("A target is a share above 0 % and at most 100 %."))
+    data_changed()
     for (funnel, step), rate in targets.items():
         if rate is None:
             FunnelTarget.objects.filter(funnel=funnel, step=step).delete()
