@@ -51,7 +51,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import csv_import, ingest, messaging, queue, reads, scoring, segments  # noqa: E402  (needs the repository on sys.path)
+from bench import analytics, csv_import, ingest, messaging, queue, reads, scoring, segments  # noqa: E402  (needs the repository on sys.path)
 
 HOST = "127.0.0.1"  # all benchmark traffic stays on this machine
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/growth_bench"
@@ -205,9 +205,10 @@ class Scenario:
     # "segments": bench/segments.py (segment preview count and membership lag).
     # "messaging": bench/messaging.py (dispatch, journey lag, opt-out; issue #6).
     # "queue": bench/queue.py (reps claiming over HTTP, new MQL to the queue; issue #7).
-    mode: Literal["compare", "lag", "import", "scoring", "segments", "messaging", "queue"] = (
-        "compare"
-    )
+    # "analytics": bench/analytics.py (dashboards warm and cold, rollup lag; issue #8).
+    mode: Literal[
+        "compare", "lag", "import", "scoring", "segments", "messaging", "queue", "analytics"
+    ] = "compare"
     # Writes leads rows: needs the run's sources, starts on empty leads tables, and what
     # was answered 2xx is counted in the database afterwards.
     ingest: bool = False
@@ -362,6 +363,27 @@ SCENARIOS: list[Scenario] = [
             "Celery worker: lag from the raw row to the enrollment in a rep's queue."
         ),
         mode="queue",
+    ),
+    Scenario(
+        name="dashboards",
+        baseline_path="/bench/analytics-baseline",
+        path="/dashboards/ and /dashboards/marketing/",
+        description=(
+            "Each dashboard under four filters on the generated shop (--analytics-orders / "
+            "--analytics-sessions, its own database), warm and cold, vs the hand-written SQL "
+            "aggregate over the raw tables for the same figures."
+        ),
+        mode="analytics",
+    ),
+    Scenario(
+        name="rollup-lag",
+        baseline_path="",
+        path="/webhooks/shopify/<slug>/",
+        description=(
+            "Shopify orders/create at --analytics-lag-rate with a Celery worker and beat on top "
+            "of the generated shop: lag from the raw row to the order in the rollups."
+        ),
+        mode="analytics",
     ),
 ]
 
@@ -782,6 +804,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
         if "queue" in result:
             rows += queue.table_rows(result)
             continue
+        if "analytics" in result:
+            rows += analytics.table_rows(result)
+            continue
         target = result["target"]
         lines: list[tuple[str, dict[str, Any], str, str]] = []
         if "baseline" in result:
@@ -839,6 +864,9 @@ def print_details(results: list[dict[str, Any]]) -> None:
             continue
         if "queue" in result:
             queue.print_details(result)
+            continue
+        if "analytics" in result:
+            analytics.print_details(result)
             continue
         goal, integrity, lag = result.get("goal"), result.get("integrity"), result.get("lag")
         if not (goal or integrity or lag):
@@ -995,6 +1023,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     csv_import.add_arguments(parser)
     messaging.add_arguments(parser)
     queue.add_arguments(parser)
+    analytics.add_arguments(parser)
     args = parser.parse_args(argv)
     args.import_rows = args.contacts or csv_import.DEFAULT_ROWS
     args.contacts = args.contacts or 2_000
@@ -1257,7 +1286,7 @@ def run(args: argparse.Namespace) -> int:
     global _read_data
     needs_ingest = any(s.ingest for s in scenarios)
     if needs_ingest or any(
-        s.reads or s.mode in ("import", "scoring", "segments", "messaging", "queue")
+        s.reads or s.mode in ("import", "scoring", "segments", "messaging", "queue", "analytics")
         for s in scenarios
     ):
         ingest.guard_database(args.database_url)
@@ -1316,6 +1345,10 @@ def run(args: argparse.Namespace) -> int:
                     _read_data = None  # it empties the leads tables
                     result, failed_here = queue.run(
                         scenario.name, args, env, Path(tmp), server=server, drive=drive
+                    )
+                elif scenario.mode == "analytics":
+                    result, failed_here = analytics.run(
+                        scenario.name, args, env, Path(tmp), drive=drive, server_class=Server
                     )
                 elif scenario.mode == "lag":
                     assert sources is not None
