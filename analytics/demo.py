@@ -37,7 +37,7 @@ def demo_analytics_load(advance: Callable[[int], None] = lambda n: None) -> None
     rollups_refresh(full=True)
     advance(1)
     with transaction.atomic():
-        _ad_spend(random.Random(8))  # noqa: S311 (demo numbers, not secrets)
+        _ad_spend()
         _other_costs()
         for funnel, steps in TARGETS.items():
             for step, rate in steps.items():
@@ -49,12 +49,14 @@ def demo_analytics_load(advance: Callable[[int], None] = lambda n: None) -> None
     advance(1)
 
 
-def _ad_spend(rng: random.Random) -> None:
-    """A day's cost per paid campaign from the visits it brought, with some noise."""
+def _ad_spend() -> None:
+    """A day's cost per paid campaign from the visits it brought, with some noise (seeded by
+    the row, so a second run writes the same figures)."""
     rows = []
     for day, channel, campaign, sessions in TrafficDay.objects.filter(
         channel__in=COST_PER_CLICK
     ).values_list("day", "channel", "campaign", "sessions"):
+        rng = random.Random(f"{day}|{channel}|{campaign}")  # noqa: S311 (demo numbers)
         clicks = max(1, round(sessions * rng.uniform(*CLICKS_PER_VISIT)))
         cost = (COST_PER_CLICK[channel] * clicks * Decimal(str(rng.uniform(0.85, 1.2)))).quantize(
             Decimal("0.01")
