@@ -13,13 +13,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from analytics.cache import cached_figure
 from analytics.filters import Filters
 from analytics.models import FunnelTarget
 from analytics.services.rollups import BOUGHT, GROSS, NET, PLACED, RETURNED, reporting_zone
+from growth.sql import dict_rows
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -34,11 +34,7 @@ def ratio(
     return Decimal(part) / Decimal(whole)
 
 
-def sql_rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [c.name for c in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+sql_rows = dict_rows  # the analytics selectors' name for it
 
 
 def dimension_sql(

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import Node, NodeList, VariableNode
 from django.template.defaulttags import ForNode, WithNode
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from automations.consent_links import preferences_url
 from automations.models import MessageTemplate, TemplateContent
+from growth.sql import dict_rows
 from leads.models import Contact
 
 # What a message can say: the names a template may use at its top level.
@@ -132,13 +132,6 @@ def template_compile(source: str, *, html: bool) -> Template:
     return template
 
 
-def _rows(sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        columns = [c.name for c in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-
 PRODUCT = "p.name, p.url, p.image_url, p.price, p.currency, p.category"
 
 
@@ -147,7 +140,7 @@ def message_context(
 ) -> dict[str, Any]:
     """Everything a template can read about `contact`, as plain data. Four queries."""
     props = contact.properties or {}
-    last_orders = _rows(
+    last_orders = dict_rows(
         """SELECT o.id, coalesce(nullif(o.order_number, ''), o.shop_order_id) AS number,
                   o.total, o.currency, o.placed_at
            FROM leads_order o WHERE o.contact_id = %s ORDER BY o.placed_at DESC LIMIT 1""",
@@ -156,11 +149,11 @@ def message_context(
     last_order = None
     if last_orders:
         last_order = last_orders[0]
-        last_order["lines"] = _rows(
+        last_order["lines"] = dict_rows(
             "SELECT name, sku, quantity FROM leads_orderline WHERE order_id = %s ORDER BY id",
             [last_order.pop("id")],
         )
-    viewed = _rows(
+    viewed = dict_rows(
         f"""SELECT {PRODUCT} FROM leads_product p JOIN (
                 SELECT e.properties->>'product_id' AS product, max(e.occurred_at) AS at
                 FROM leads_event e
@@ -170,7 +163,7 @@ def message_context(
         [contact.pk],
     )
     # Bought, and the products most often bought by the buyers of those (or best sellers).
-    products = _rows(
+    products = dict_rows(
         f"""WITH mine AS (
                 SELECT DISTINCT l.product_id FROM leads_orderline l
                 JOIN leads_order o ON o.id = l.order_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from django.db import connection
@@ -22,3 +23,11 @@ def bound_cursor() -> Iterator[psycopg.Cursor]:
     assert raw is not None
     with psycopg.Cursor(raw) as cursor:
         yield cursor
+
+
+def dict_rows(sql: str, params: Any = None) -> list[dict[str, Any]]:
+    """Run one query on Django's connection; each row as {column: value}."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
