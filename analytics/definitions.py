@@ -202,10 +202,16 @@ DEFINITIONS: dict[str, Definition] = {
                 "Sessions: sessions started in the period from the channel that reached an "
                 "order ÷ its sessions (analytics_trafficday). Contacts: contacts created in the "
                 "period with that first-touch channel who are customers to date ÷ those "
-                "contacts (leads_contact, analytics_customerfact); a contact with no channel "
-                "counts as direct."
+                "contacts; a contact with no channel counts as direct, merged and erased "
+                "contacts do not count (analytics_contactday, kept from leads_contact and "
+                "analytics_customerfact; with a segment filter, read from those directly)."
             ),
-            tables=("analytics_trafficday", "leads_contact", "analytics_customerfact"),
+            tables=(
+                "analytics_trafficday",
+                "analytics_contactday",
+                "leads_contact",
+                "analytics_customerfact",
+            ),
         ),
         Definition(
             key="time_to_purchase",
@@ -272,9 +278,10 @@ DEFINITIONS: dict[str, Definition] = {
                 "Every customer scored 1 to 5 on recency (last order) and frequency (orders) "
                 "against the quintile cutoffs of the last RFM computation (leads_rfmcutoffs); "
                 "each cell counts the customers with those scores. All customers: the period "
-                "and the filters do not apply."
+                "and the filters do not apply. From analytics_rfmcell, scored again with the "
+                "cohorts (at most once a minute) and as soon as new cutoffs are computed."
             ),
-            tables=("analytics_customerfact", "leads_rfmcutoffs"),
+            tables=("analytics_rfmcell", "analytics_customerfact", "leads_rfmcutoffs"),
         ),
         Definition(
             key="forecast",

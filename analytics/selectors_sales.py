@@ -18,7 +18,17 @@ from django.utils.translation import gettext_lazy as _
 from analytics.cache import cached_figure
 from analytics.filters import Filters
 from analytics.models import FunnelTarget
-from analytics.services.rollups import BOUGHT, GROSS, NET, PLACED, RETURNED, reporting_zone
+from analytics.services.rollups import (
+    BOUGHT,
+    CONTACT_CAMPAIGN,
+    CONTACT_CHANNEL,
+    CONTACT_KEPT,
+    GROSS,
+    NET,
+    PLACED,
+    RETURNED,
+    reporting_zone,
+)
 from growth.sql import dict_rows
 
 ZERO = Decimal("0")
@@ -68,7 +78,7 @@ def params_of(filters: Filters, **more: Any) -> dict[str, Any]:
 
 # --- Sales ----------------------------------------------------------------------------------
 
-SALES_COLUMNS = "orders, new_customers, returned_orders, gross, refunds, net"
+SALES_COLUMNS = "orders, new_customers, returned_orders, gross, refunds, net, customers_net"
 
 
 def sales_source(filters: Filters, *, raw: bool = False) -> str:
@@ -95,17 +105,21 @@ def sales_rows_raw(filters: Filters) -> str:
         channel="COALESCE(c.source_channel, '')",
         campaign="COALESCE(c.first_touch->>'utm_campaign', '')",
     )
+    # The buyer's first bought order, and its lifetime net (the orders' own columns as `q`).
+    first_bought = f"""{BOUGHT} AND o.contact_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM leads_order p WHERE p.contact_id = o.contact_id
+          AND p.status NOT IN ('pending', 'cancelled') AND (p.placed_at, p.id) < (o.placed_at, o.id))"""  # noqa: S608 (constants only)
+    lifetime_net = f"""(SELECT sum({NET.replace("o.", "q.")}) FROM leads_order q
+        WHERE q.contact_id = o.contact_id AND {BOUGHT.replace("o.", "q.")})"""  # noqa: S608 (constants only)
     return f"""
         SELECT (o.placed_at AT TIME ZONE %(tz)s)::date AS day,
                COALESCE(c.source_channel, '') AS channel,
                COALESCE(c.first_touch->>'utm_campaign', '') AS campaign,
                count(*) AS orders,
-               count(*) FILTER (WHERE {BOUGHT} AND o.contact_id IS NOT NULL AND NOT EXISTS (
-                   SELECT 1 FROM leads_order p WHERE p.contact_id = o.contact_id
-                     AND p.status NOT IN ('pending', 'cancelled')
-                     AND (p.placed_at, p.id) < (o.placed_at, o.id))) AS new_customers,
+               count(*) FILTER (WHERE {first_bought}) AS new_customers,
                count(*) FILTER (WHERE {RETURNED}) AS returned_orders,
-               sum({GROSS}) AS gross, sum({GROSS} - {NET}) AS refunds, sum({NET}) AS net
+               sum({GROSS}) AS gross, sum({GROSS} - {NET}) AS refunds, sum({NET}) AS net,
+               COALESCE(sum({lifetime_net}) FILTER (WHERE {first_bought}), 0) AS customers_net
         FROM leads_order o
         LEFT JOIN leads_contact c ON c.id = o.contact_id
         WHERE o.placed_at >= (%(start)s::timestamp AT TIME ZONE %(tz)s)
@@ -123,6 +137,13 @@ class SalesTotals:
     gross: Decimal
     refunds: Decimal
     net: Decimal
+    customers_net: Decimal  # net revenue to date of the new customers
+
+    @property
+    def clv(self) -> Decimal | None:
+        """Historical CLV: net revenue to date per customer, over the period's new customers."""
+        value = ratio(self.customers_net, self.new_customers)
+        return value.quantize(CENT) if value is not None else None
 
     @property
     def aov(self) -> Decimal | None:
@@ -141,7 +162,7 @@ def sales_totals(filters: Filters, *, raw: bool = False) -> SalesTotals:
         SELECT COALESCE(sum(orders), 0) AS orders, COALESCE(sum(new_customers), 0) AS new_customers,
                COALESCE(sum(returned_orders), 0) AS returned_orders,
                COALESCE(sum(gross), 0) AS gross, COALESCE(sum(refunds), 0) AS refunds,
-               COALESCE(sum(net), 0) AS net
+               COALESCE(sum(net), 0) AS net, COALESCE(sum(customers_net), 0) AS customers_net
         FROM {sales_source(filters, raw=raw)} s
         """,  # noqa: S608 (constants only)
         params_of(filters),
@@ -154,6 +175,7 @@ def sales_totals(filters: Filters, *, raw: bool = False) -> SalesTotals:
         gross=Decimal(row["gross"]),
         refunds=Decimal(row["refunds"]),
         net=Decimal(row["net"]),
+        customers_net=Decimal(row["customers_net"]),
     )
 
 
@@ -239,25 +261,11 @@ class Acquisition:
         return ratio(self.clv, self.cac)
 
 
-def acquisition(filters: Filters, new_customers: int) -> Acquisition:
+def acquisition(filters: Filters, sales: SalesTotals) -> Acquisition:
+    """CAC and CLV:CAC of the period: its spend against its new customers (`sales_totals`)."""
     return Acquisition(
-        spend=spend_totals(filters), new_customers=new_customers, clv=historical_clv(filters)
+        spend=spend_totals(filters), new_customers=sales.new_customers, clv=sales.clv
     )
-
-
-def historical_clv(filters: Filters) -> Decimal | None:
-    """Net revenue to date per customer, over the customers whose first order is in the period."""
-    rows = sql_rows(
-        f"""
-        SELECT avg(cf.net) AS clv FROM analytics_customerfact cf
-        WHERE cf.first_order_day BETWEEN %(start)s AND %(end)s
-          {dimension_sql(filters, channel="cf.channel", campaign="cf.campaign")}
-          {member_sql(filters, "cf.contact_id")}
-        """,  # noqa: S608 (constants only)
-        params_of(filters),
-    )
-    value = rows[0]["clv"]
-    return Decimal(value).quantize(CENT) if value is not None else None
 
 
 def member_sql(filters: Filters, contact: str) -> str:
@@ -385,18 +393,7 @@ def conversion_by_source(filters: Filters) -> list[dict[str, Any]]:
             WHERE day BETWEEN %(start)s AND %(end)s{dimension_sql(filters)}
             GROUP BY channel
         ),
-        people AS (
-            SELECT COALESCE(NULLIF(c.source_channel, ''), 'direct') AS channel,
-                   count(*) AS contacts, count(cf.contact_id) AS customers
-            FROM leads_contact c
-            LEFT JOIN analytics_customerfact cf ON cf.contact_id = c.id
-            WHERE c.created_at >= (%(start)s::timestamp AT TIME ZONE %(tz)s)
-              AND c.created_at < ((%(end)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
-              AND c.merged_into_id IS NULL AND c.erased_at IS NULL
-              {dimension_sql(filters, "COALESCE(NULLIF(c.source_channel, ''), 'direct')", "COALESCE(c.first_touch->>'utm_campaign', '')")}
-              {member_sql(filters, "c.id")}
-            GROUP BY 1
-        )
+        people AS ({people_source(filters)})
         SELECT channel, COALESCE(v.sessions, 0) AS sessions,
                COALESCE(v.ordering_sessions, 0) AS ordering_sessions,
                COALESCE(p.contacts, 0) AS contacts, COALESCE(p.customers, 0) AS customers
@@ -409,6 +406,26 @@ def conversion_by_source(filters: Filters) -> list[dict[str, Any]]:
         row["session_conversion"] = ratio(row["ordering_sessions"], row["sessions"])
         row["contact_conversion"] = ratio(row["customers"], row["contacts"])
     return rows
+
+
+def people_source(filters: Filters) -> str:
+    """New contacts per channel in the period and how many are customers by now: the
+    rollup, or the contacts table when a segment is asked for."""
+    if filters.segment is None:
+        return (
+            "SELECT channel, sum(contacts) AS contacts, sum(customers) AS customers "  # noqa: S608 (constants only)
+            "FROM analytics_contactday "
+            f"WHERE day BETWEEN %(start)s AND %(end)s{dimension_sql(filters)} GROUP BY channel"
+        )
+    return f"""
+        SELECT {CONTACT_CHANNEL} AS channel, count(*) AS contacts, count(cf.contact_id) AS customers
+        FROM leads_contact c
+        LEFT JOIN analytics_customerfact cf ON cf.contact_id = c.id
+        WHERE c.created_at >= (%(start)s::timestamp AT TIME ZONE %(tz)s)
+          AND c.created_at < ((%(end)s::date + 1)::timestamp AT TIME ZONE %(tz)s)
+          AND {CONTACT_KEPT}{dimension_sql(filters, CONTACT_CHANNEL, CONTACT_CAMPAIGN)}
+          {member_sql(filters, "c.id")}
+        GROUP BY 1"""  # noqa: S608 (constants only)
 
 
 SHOP_STEPS = ("sessions", "product_views", "carts", "checkouts", "orders")
@@ -485,7 +502,7 @@ def time_to_purchase(filters: Filters) -> dict[str, Any]:
                percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY days) AS quantiles,
                {bucket_sql}
         FROM (
-            SELECT extract(epoch FROM cf.first_order_at - cf.first_seen_at) / 86400 AS days
+            SELECT date_part('epoch', cf.first_order_at - cf.first_seen_at) / 86400 AS days
             FROM analytics_customerfact cf
             WHERE cf.first_order_day BETWEEN %(start)s AND %(end)s{dims}
               {member_sql(filters, "cf.contact_id")}
@@ -531,24 +548,13 @@ def cohort_retention(filters: Filters, months: int = 12) -> list[dict[str, Any]]
     return list(cohorts.values())
 
 
-def _rfm_score(column: str, cutoffs: str) -> str:
-    """1 plus the number of tile cutoffs the customer's value is above (at most 5)."""
-    above = (f"COALESCE(cf.{column} > cut.{cutoffs}[{k}], false)::int" for k in range(1, 5))
-    return "1 + " + " + ".join(above)
-
-
 @cached_figure
 def rfm_grid() -> dict[str, Any]:
-    """Customers per recency x frequency score (1 to 5), against the last RFM cutoffs. With
-    few customers the cutoffs have fewer tiles: a missing cutoff is never passed."""
-    r, f = _rfm_score("last_order_at", "recency"), _rfm_score("orders", "frequency")
+    """Customers per recency x frequency score (1 to 5) against the last RFM cutoffs (the
+    rollup the refresh keeps with the cohorts)."""
     rows = sql_rows(
-        f"""
-        WITH cut AS (SELECT recency, frequency FROM leads_rfmcutoffs ORDER BY computed_at DESC LIMIT 1)
-        SELECT {r} AS r, {f} AS f, count(*) AS customers, sum(cf.net) AS net
-        FROM analytics_customerfact cf CROSS JOIN cut
-        GROUP BY 1, 2
-        """,  # noqa: S608 (constants only)
+        "SELECT recency AS r, frequency AS f, customers, net FROM analytics_rfmcell "
+        "ORDER BY recency, frequency",
         {},
     )
     return {"cells": rows, "customers": sum(int(row["customers"]) for row in rows)}

@@ -985,15 +985,23 @@ try:
     rfm = rfm_cutoffs_compute(now=timezone.now()) is not None
 except Exception as exc:  # reported, not fatal: the grid stays empty
     rfm = repr(exc)
+rollups_refresh()  # the next beat tick: the RFM grid scored against the new cutoffs
+rfm_s = time.perf_counter() - rfm_began
+# The nightly CLV fit (the manager's predictive CLV reads its predictions).
+clv_began = time.perf_counter()
+from analytics.services.clv import clv_fit
+fit = clv_fit()
 print("RESULT " + json.dumps({"seconds": seconds, "took_ms": report.took_ms,
     "contacts": report.contacts, "days": report.days, "cohorts": report.cohorts,
-    "rfm_cutoffs": rfm, "rfm_s": time.perf_counter() - rfm_began}))
+    "rfm_cutoffs": rfm, "rfm_s": rfm_s, "clv_predicted": fit.predicted, "clv_error": fit.error,
+    "clv_s": time.perf_counter() - clv_began}))
 """
 
 
 def rollups_code() -> str:
-    """What decides whether kept rollups are still right: the refresh code and the migrations."""
-    digest = hashlib.sha256()
+    """What decides whether kept rollups are still right: the refresh code, the migrations and
+    the build script."""
+    digest = hashlib.sha256(BUILD_SCRIPT.encode())
     for path in sorted((REPO / "analytics").glob("services/rollups.py")) + sorted(
         (REPO / "analytics" / "migrations").glob("0*.py")
     ):

@@ -7,7 +7,7 @@ class GrowthConfig(AppConfig):
     verbose_name = _("Growth")
 
     def ready(self) -> None:
-        from growth import navigation
+        from growth import navigation, receivers  # noqa: F401 (connects the audit receivers)
         from growth.roles import Capability
 
         navigation.register(

@@ -58,3 +58,41 @@ class CurrencyRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.rate_to_base}"
+
+
+class AuditEvent(models.Model):
+    """Who did what that an admin must be able to account for: sign-ins, role changes, API
+    keys, exports, erasures, webhook secrets. Written by `growth.audit.record`, never edited."""
+
+    class Action(models.TextChoices):
+        SIGN_IN = "sign_in", _("signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("sign-in failed")
+        SIGN_OUT = "sign_out", _("signed out")
+        USER_CREATED = "user_created", _("user created")
+        ROLES_CHANGED = "roles_changed", _("roles changed")
+        API_KEY_CREATED = "api_key_created", _("API key created")
+        API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
+        EXPORT = "export", _("data exported")
+        ERASURE = "erasure", _("contact erased")
+        WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", _("webhook secret rotated")
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    actor_label = models.CharField(_("by"), max_length=150, blank=True)  # kept if the user goes
+    target = models.CharField(_("target"), max_length=300, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["action", "-at"], name="audit_action_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.actor_label}"

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from growth.models import User
+from growth import audit
+from growth.models import AuditEvent, User
 from growth.roles import Role
 
 
@@ -27,12 +28,20 @@ def user_create(
     email: str = "",
     first_name: str = "",
     last_name: str = "",
+    actor: User | None = None,
 ) -> User:
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
     _set_roles(user, roles)
+    audit.record(
+        AuditEvent.Action.USER_CREATED,
+        actor=actor,
+        actor_label="" if actor else "system",
+        target=user.username,
+        roles=sorted(Role(role).value for role in roles),
+    )
     return user
 
 
@@ -61,7 +70,17 @@ def user_update(
     user.is_active = is_active
     user.full_clean(exclude=["password"])
     user.save(update_fields=["email", "first_name", "last_name", "is_active"])
+    before = set(user.groups.values_list("name", flat=True))
     _set_roles(user, roles)
+    after = {role.value for role in roles}
+    if before != after:
+        audit.record(
+            AuditEvent.Action.ROLES_CHANGED,
+            actor=actor,
+            target=user.username,
+            removed=sorted(before - after),
+            added=sorted(after - before),
+        )
     return user
 
 

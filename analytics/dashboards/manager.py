@@ -40,7 +40,7 @@ def manager_read(filters: Filters) -> dict[str, Any]:
     traffic = S.traffic_totals(filters)
     data: dict[str, Any] = {
         "sales": sales,
-        "acquisition": S.acquisition(filters, sales.new_customers),
+        "acquisition": S.acquisition(filters, sales),
         "roas": S.roas_by_channel(filters),
         "by_day": S.sales_by_day(filters),
         "conversion": S.conversion_by_source(filters),
@@ -59,7 +59,7 @@ def manager_read(filters: Filters) -> dict[str, Any]:
         prev_sales = S.sales_totals(before)
         data["previous"] = {
             "sales": prev_sales,
-            "acquisition": S.acquisition(before, prev_sales.new_customers),
+            "acquisition": S.acquisition(before, prev_sales),
             "roas": S.roas_by_channel(before),
             "by_day": S.sales_by_day(before),
         }

@@ -25,6 +25,7 @@ class DirtyDay(models.Model):
         SALES = "sales", _("sales")
         TRAFFIC = "traffic", _("traffic")
         STAGES = "stages", _("stages")
+        CONTACTS = "contacts", _("contacts")
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     day = models.DateField()
@@ -81,7 +82,12 @@ class CustomerFact(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["first_order_day", "channel"], name="customer_first_day"),
+            # Covering: time to purchase reads a period's customers without the table.
+            models.Index(
+                fields=["first_order_day", "channel"],
+                include=["campaign", "first_seen_at", "first_order_at"],
+                name="customer_first_day_cover",
+            ),
             models.Index(fields=["first_order"], name="customer_first_order"),
         ]
 
@@ -103,6 +109,7 @@ class SalesDay(models.Model):
     gross = money()
     refunds = money()  # refunds and cancellations
     net = money()
+    customers_net = money()  # net revenue to date of the new customers (historical CLV)
 
     class Meta:
         indexes = [models.Index(fields=["day", "channel"], name="salesday_day")]
@@ -213,3 +220,34 @@ class ProductSalesDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.product}"
+
+
+class ContactDay(models.Model):
+    """New contacts per day of creation and first-touch channel / campaign, and how many of
+    them are customers by now (conversion by source reads this, not the contacts table)."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=80)
+    campaign = models.CharField(max_length=200, blank=True)
+    contacts = models.PositiveIntegerField(default=0)
+    customers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "channel"], name="contactday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel} {self.campaign}"
+
+
+class RfmCell(models.Model):
+    """Customers per recency x frequency score (1 to 5) against the last RFM cutoffs: the
+    RFM grid, recomputed with the cohorts and whenever new cutoffs are computed."""
+
+    cutoffs_id = models.BigIntegerField()  # the leads.RfmCutoffs scored against
+    recency = models.PositiveSmallIntegerField()
+    frequency = models.PositiveSmallIntegerField()
+    customers = models.PositiveIntegerField(default=0)
+    net = money()
+
+    def __str__(self) -> str:
+        return f"R{self.recency} F{self.frequency}"

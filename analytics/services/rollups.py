@@ -50,6 +50,7 @@ RETURNED = "(o.status IN ('cancelled', 'refunded', 'partially_refunded') OR o.re
 # Lead funnel levels: a contact "reached" a level when it first held a stage at least that far.
 FUNNEL_LEVELS = {"lead": 1, "mql": 2, "sql": 3, "opportunity": 4, "customer": 7}
 STAGE_RANKS = {str(stage): rank for stage, rank in STAGE_RANK.items()}
+KINDS = ("sales", "traffic", "stages", "contacts")  # as DirtyDay.Kind
 SHOP_FUNNEL_EVENTS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 
 
@@ -86,7 +87,7 @@ def rollups_refresh(*, full: bool = False) -> RefreshReport:
         if not cursor.fetchone()[0]:
             return RefreshReport(skipped=True)
         cursor.execute("DELETE FROM analytics_dirtyday RETURNING kind, day")
-        marked: dict[str, set[date]] = {"sales": set(), "traffic": set(), "stages": set()}
+        marked: dict[str, set[date]] = {kind: set() for kind in KINDS}
         for kind, day in cursor.fetchall():
             marked[kind].add(day)
         cursor.execute("DELETE FROM analytics_dirtycontact RETURNING contact_id")
@@ -100,7 +101,10 @@ def rollups_refresh(*, full: bool = False) -> RefreshReport:
 
         tz = zone.key
         if contacts:
-            marked["sales"] |= _customers_refresh(cursor, contacts, tz)
+            moved, turned = _customers_refresh(cursor, contacts, tz)
+            marked["sales"] |= moved
+            if turned:
+                marked["contacts"] |= _created_days(cursor, turned, tz)
             report.contacts = len(contacts)
         # An order can complete a visit of its day or of the evening before.
         marked["traffic"] |= {d for day in marked["sales"] for d in (day, day - timedelta(days=1))}
@@ -110,6 +114,8 @@ def rollups_refresh(*, full: bool = False) -> RefreshReport:
             _traffic_refresh(cursor, sorted(marked["traffic"]), tz)
         if marked["stages"]:
             _stages_refresh(cursor, sorted(marked["stages"]), tz)
+        if marked["contacts"]:
+            _contacts_refresh(cursor, sorted(marked["contacts"]), tz)
         report.days = {kind: len(days) for kind, days in marked.items() if days}
         now = timezone.now()
         if report.days or report.contacts:
@@ -119,6 +125,10 @@ def rollups_refresh(*, full: bool = False) -> RefreshReport:
             _cohorts_refresh(cursor, tz)
             _state_save("cohorts", now, started)
             report.cohorts = True
+        if report.cohorts or _new_rfm_cutoffs():
+            _rfm_refresh(cursor)
+            _state_save("rfm", now, started)
+            data_changed()
     report.took_ms = int((time.monotonic() - started) * 1000)
     return report
 
@@ -160,10 +170,12 @@ def _all_days(cursor: CursorWrapper, zone: ZoneInfo) -> dict[str, set[date]]:
           WHERE name IN ('Product Viewed', 'Product Added')
         UNION SELECT 'stages', (at AT TIME ZONE %(tz)s)::date FROM leads_stagechange
         UNION SELECT 'stages', day FROM analytics_stageday
+        UNION SELECT 'contacts', (created_at AT TIME ZONE %(tz)s)::date FROM leads_contact
+        UNION SELECT 'contacts', day FROM analytics_contactday
         """,
         {"tz": tz},
     )
-    days: dict[str, set[date]] = {"sales": set(), "traffic": set(), "stages": set()}
+    days: dict[str, set[date]] = {kind: set() for kind in KINDS}
     for kind, day in cursor.fetchall():
         days[kind].add(day)
     return days
@@ -174,13 +186,18 @@ DAY_START = "(d.day::timestamp AT TIME ZONE %(tz)s)"
 DAY_END = "((d.day + 1)::timestamp AT TIME ZONE %(tz)s)"
 
 
-def _customers_refresh(cursor: CursorWrapper, contacts: list[int], tz: str) -> set[date]:
-    """Recompute the customer facts of these contacts; return the first-order days that moved."""
+def _customers_refresh(
+    cursor: CursorWrapper, contacts: list[int], tz: str
+) -> tuple[set[date], list[int]]:
+    """Recompute the customer facts of these contacts; return the first-order days that moved
+    and the contacts that became, or stopped being, customers."""
     cursor.execute(
-        "SELECT first_order_day FROM analytics_customerfact WHERE contact_id = ANY(%(ids)s)",
+        "SELECT first_order_day, contact_id FROM analytics_customerfact "
+        "WHERE contact_id = ANY(%(ids)s)",
         {"ids": contacts},
     )
-    moved = {row[0] for row in cursor.fetchall()}
+    before = cursor.fetchall()
+    moved = {day for day, _contact in before}
     cursor.execute(
         "DELETE FROM analytics_customerfact WHERE contact_id = ANY(%(ids)s)", {"ids": contacts}
     )
@@ -202,12 +219,24 @@ def _customers_refresh(cursor: CursorWrapper, contacts: list[int], tz: str) -> s
             GROUP BY o.contact_id
         ) agg
         JOIN leads_contact c ON c.id = agg.contact_id
-        RETURNING first_order_day
+        RETURNING first_order_day, contact_id
         """,  # noqa: S608 (constants only)
         {"ids": contacts, "tz": tz},
     )
-    moved |= {row[0] for row in cursor.fetchall()}
-    return moved
+    after = cursor.fetchall()
+    moved |= {day for day, _contact in after}
+    turned = {contact for _day, contact in before} ^ {contact for _day, contact in after}
+    return moved, sorted(turned)
+
+
+def _created_days(cursor: CursorWrapper, contacts: list[int], tz: str) -> set[date]:
+    """The local days these contacts were created: whether they are customers moved there."""
+    cursor.execute(
+        "SELECT DISTINCT (created_at AT TIME ZONE %(tz)s)::date FROM leads_contact "
+        "WHERE id = ANY(%(ids)s)",
+        {"ids": contacts, "tz": tz},
+    )
+    return {row[0] for row in cursor.fetchall()}
 
 
 def _sales_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
@@ -228,11 +257,12 @@ def _sales_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
     cursor.execute(
         """
         INSERT INTO analytics_salesday (
-            day, channel, campaign, orders, new_customers, returned_orders, gross, refunds, net)
+            day, channel, campaign, orders, new_customers, returned_orders, gross, refunds, net,
+            customers_net)
         SELECT r.day, COALESCE(c.source_channel, ''),
                COALESCE(c.first_touch->>'utm_campaign', ''),
                count(*), count(cf.contact_id), count(*) FILTER (WHERE r.returned),
-               sum(r.gross), sum(r.gross - r.net), sum(r.net)
+               sum(r.gross), sum(r.gross - r.net), sum(r.net), COALESCE(sum(cf.net), 0)
         FROM refresh_orders r
         LEFT JOIN leads_contact c ON c.id = r.contact_id
         LEFT JOIN analytics_customerfact cf ON cf.first_order_id = r.id
@@ -461,4 +491,63 @@ def _cohorts_refresh(cursor: CursorWrapper, tz: str) -> None:
         GROUP BY 1, 2, 3
         """,  # noqa: S608 (constants only)
         {"tz": tz},
+    )
+
+
+# A contact's first-touch channel and campaign as conversion by source groups them.
+CONTACT_CHANNEL = "COALESCE(NULLIF(c.source_channel, ''), 'direct')"
+CONTACT_CAMPAIGN = "COALESCE(c.first_touch->>'utm_campaign', '')"
+CONTACT_KEPT = "c.merged_into_id IS NULL AND c.erased_at IS NULL"
+
+
+def _contacts_refresh(cursor: CursorWrapper, days: list[date], tz: str) -> None:
+    """New contacts of these days per channel and campaign, and how many are customers now."""
+    params: dict[str, Any] = {"days": days, "tz": tz}
+    cursor.execute("DELETE FROM analytics_contactday WHERE day = ANY(%(days)s)", params)
+    cursor.execute(
+        f"""
+        INSERT INTO analytics_contactday (day, channel, campaign, contacts, customers)
+        SELECT d.day, {CONTACT_CHANNEL}, {CONTACT_CAMPAIGN}, count(*), count(cf.contact_id)
+        FROM unnest(%(days)s::date[]) AS d(day)
+        JOIN leads_contact c ON c.created_at >= {DAY_START} AND c.created_at < {DAY_END}
+        LEFT JOIN analytics_customerfact cf ON cf.contact_id = c.id
+        WHERE {CONTACT_KEPT}
+        GROUP BY 1, 2, 3
+        """,  # noqa: S608 (constants only)
+        params,
+    )
+
+
+LATEST_CUTOFFS = "SELECT id FROM leads_rfmcutoffs ORDER BY computed_at DESC, id DESC LIMIT 1"
+
+
+def _new_rfm_cutoffs() -> bool:
+    """Whether the grid was scored against other cutoffs than the latest (computed since)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ({LATEST_CUTOFFS}) IS DISTINCT FROM "  # noqa: S608 (constants only)
+            "(SELECT cutoffs_id FROM analytics_rfmcell LIMIT 1)"
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def _rfm_score(column: str, cutoffs: str) -> str:
+    """1 plus the number of tile cutoffs the customer's value is above (at most 5)."""
+    above = (f"COALESCE(cf.{column} > cut.{cutoffs}[{k}], false)::int" for k in range(1, 5))
+    return "1 + " + " + ".join(above)
+
+
+def _rfm_refresh(cursor: CursorWrapper) -> None:
+    """Customers per recency x frequency score against the last RFM cutoffs. With few
+    customers the cutoffs have fewer tiles: a missing cutoff is never passed."""
+    r, f = _rfm_score("last_order_at", "recency"), _rfm_score("orders", "frequency")
+    cursor.execute("DELETE FROM analytics_rfmcell")
+    cursor.execute(
+        f"""
+        WITH cut AS (SELECT id, recency, frequency FROM leads_rfmcutoffs WHERE id = ({LATEST_CUTOFFS}))
+        INSERT INTO analytics_rfmcell (cutoffs_id, recency, frequency, customers, net)
+        SELECT cut.id, {r}, {f}, count(*), sum(cf.net)
+        FROM analytics_customerfact cf CROSS JOIN cut
+        GROUP BY 1, 2, 3
+        """  # noqa: S608 (constants only)
     )
