@@ -34,7 +34,7 @@ def record(
     anonymous caller: say who in `actor_label`); `detail` is stored as JSON."""
     user = actor if isinstance(actor, User) else None
     if user is None and request is not None and getattr(request, "user", None) is not None:
-        user = request.user if request.user.is_authenticated else None  # type: ignore[assignment]
+        user = request.user if request.user.is_authenticated else None
     label = actor_label or (user.get_username() if user is not None else "")
     return AuditEvent.objects.create(
         action=action,

@@ -72,7 +72,7 @@ def user_update(
     user.save(update_fields=["email", "first_name", "last_name", "is_active"])
     before = set(user.groups.values_list("name", flat=True))
     _set_roles(user, roles)
-    after = {role.value for role in roles}
+    after = {Role(role).value for role in roles}
     if before != after:
         audit.record(
             AuditEvent.Action.ROLES_CHANGED,

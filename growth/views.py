@@ -84,7 +84,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_create(**form.cleaned_data, actor=request.user)  # type: ignore[misc]
+            user = services.user_create(**form.cleaned_data, actor=request.user)  # type: ignore[arg-type]
         except ValidationError as error:
             form.add_error(None, error)
         else:
