@@ -221,9 +221,11 @@ DEFINITIONS: dict[str, Definition] = {
                 "For the new customers of the period: first order time − first seen time (the "
                 "earlier of the contact's creation and its first order), in days. Median, p75 "
                 "and p90 are interpolated percentiles (PostgreSQL percentile_cont); the bars "
-                "count customers per range. From analytics_customerfact."
+                "count customers per range. From analytics_customerfact; the shipped periods "
+                "ending today (all channels and each channel) from analytics_purchasetimesummary, "
+                "computed the same way with the cohorts, at most once a minute."
             ),
-            tables=("analytics_customerfact",),
+            tables=("analytics_customerfact", "analytics_purchasetimesummary"),
         ),
         Definition(
             key="shop_funnel",
@@ -350,9 +352,11 @@ DEFINITIONS: dict[str, Definition] = {
                 "over every customer's orders; each customer's expected net revenue over the "
                 "fit's horizon. The card averages it over the period's new customers; the "
                 "chart spreads all customers (same filters) over their probability of being "
-                "alive. From analytics_clvfit and analytics_customerprediction."
+                "alive. From analytics_clvfit and analytics_customerprediction, summed per "
+                "first-order day, channel and campaign by each fit (analytics_predictionday); "
+                "with a segment filter from the predictions themselves."
             ),
-            tables=("analytics_clvfit", "analytics_customerprediction"),
+            tables=("analytics_clvfit", "analytics_customerprediction", "analytics_predictionday"),
         ),
         Definition(
             key="speed_to_lead",

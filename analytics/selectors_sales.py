@@ -19,6 +19,7 @@ from analytics.cache import cached_figure
 from analytics.filters import Filters
 from analytics.models import FunnelTarget
 from analytics.services.rollups import (
+    ALL_CHANNELS,
     BOUGHT,
     CONTACT_CAMPAIGN,
     CONTACT_CHANNEL,
@@ -26,7 +27,9 @@ from analytics.services.rollups import (
     GROSS,
     NET,
     PLACED,
+    PURCHASE_RANGES,
     RETURNED,
+    purchase_times_sql,
     reporting_zone,
 )
 from growth.sql import dict_rows
@@ -487,37 +490,55 @@ PURCHASE_BUCKETS = (
     (_("31 to 90 days"), 31, 91),
     (_("over 90 days"), 91, None),
 )
+assert [(low, high) for _label, low, high in PURCHASE_BUCKETS] == list(PURCHASE_RANGES)
 
 
 def time_to_purchase(filters: Filters) -> dict[str, Any]:
-    """First contact → first order, in days, for the period's new customers."""
-    dims = dimension_sql(filters, channel="cf.channel", campaign="cf.campaign")
-    bucket_sql = ", ".join(
-        f"count(*) FILTER (WHERE days >= {low}{f' AND days < {high}' if high else ''}) AS b{i}"
-        for i, (_label, low, high) in enumerate(PURCHASE_BUCKETS)
-    )
-    row = sql_rows(
-        f"""
-        SELECT count(*) AS customers,
-               percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY days) AS quantiles,
-               {bucket_sql}
-        FROM (
-            SELECT date_part('epoch', cf.first_order_at - cf.first_seen_at) / 86400 AS days
-            FROM analytics_customerfact cf
-            WHERE cf.first_order_day BETWEEN %(start)s AND %(end)s{dims}
-              {member_sql(filters, "cf.contact_id")}
-        ) x
-        """,  # noqa: S608 (constants only)
-        params_of(filters),
-    )[0]
+    """First contact → first order, in days, for the period's new customers: for a shipped
+    period ending today, from the summary the refresh keeps; else from the customers."""
+    row = _purchase_times_summary(filters)
+    if row is None:
+        dims = dimension_sql(filters, channel="cf.channel", campaign="cf.campaign")
+        where = f"cf.first_order_day BETWEEN %(start)s AND %(end)s{dims}"
+        row = sql_rows(
+            purchase_times_sql(where + member_sql(filters, "cf.contact_id")), params_of(filters)
+        )[0]
     median, p75, p90 = row["quantiles"] or (None, None, None)  # one sort for all three
     return {
         "customers": row["customers"],
         "median": median,
         "p75": p75,
         "p90": p90,
-        "buckets": [(label, row[f"b{i}"]) for i, (label, _l, _h) in enumerate(PURCHASE_BUCKETS)],
+        "buckets": [
+            (label, count)
+            for (label, _low, _high), count in zip(PURCHASE_BUCKETS, row["buckets"], strict=True)
+        ],
     }
+
+
+def _purchase_times_summary(filters: Filters) -> dict[str, Any] | None:
+    """The refresh's summary row for these filters, if they are a shipped period ending on its
+    day with no other filter than the channel."""
+    if filters.segment is not None or filters.source or filters.campaign:
+        return None
+    if filters.channel == ALL_CHANNELS:
+        return None
+    rows = sql_rows(
+        "SELECT customers, ARRAY[median, p75, p90] AS quantiles, buckets "
+        "FROM analytics_purchasetimesummary "
+        "WHERE days = %(days)s AND end_day = %(end)s AND channel = %(channel)s",
+        {
+            "days": (filters.end - filters.start).days + 1,
+            "end": filters.end,
+            "channel": filters.channel or ALL_CHANNELS,
+        },
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    if row["customers"] == 0:
+        row["quantiles"] = None
+    return row
 
 
 def cohort_retention(filters: Filters, months: int = 12) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Tables of analytics: ad spend, attribution and the rollups the dashboards read."""
 
 from analytics.models.attribution import Attribution, AttributionModel
-from analytics.models.clv import ClvFit, CustomerPrediction
+from analytics.models.clv import ClvFit, CustomerPrediction, PredictionDay
 from analytics.models.rollups import (
     AttributionDay,
     CohortMonth,
@@ -11,6 +11,7 @@ from analytics.models.rollups import (
     DirtyDay,
     ProductDay,
     ProductSalesDay,
+    PurchaseTimeSummary,
     RefreshState,
     RfmCell,
     SalesDay,
@@ -34,8 +35,10 @@ __all__ = [
     "DirtyDay",
     "FunnelTarget",
     "OtherCost",
+    "PredictionDay",
     "ProductDay",
     "ProductSalesDay",
+    "PurchaseTimeSummary",
     "RefreshState",
     "RfmCell",
     "SalesDay",

@@ -37,3 +37,24 @@ class CustomerPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.predicted_clv}"
+
+
+class PredictionDay(models.Model):
+    """The last fit's predictions summed per customer's first-order day, first-touch channel /
+    campaign and tenth of probability alive: predictive CLV without reading every customer.
+    Rebuilt with each fit (a customer's prediction only changes then)."""
+
+    day = models.DateField()  # the customer's first-order day
+    channel = models.CharField(max_length=80, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    alive_bucket = models.PositiveSmallIntegerField()  # 1 = p_alive under 0.1 … 10
+    customers = models.PositiveIntegerField(default=0)
+    clv = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))  # sum
+    alive = models.FloatField(default=0)  # sum of p_alive
+    orders = models.FloatField(default=0)  # sum of expected orders
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "channel"], name="predictionday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel} {self.campaign} {self.alive_bucket}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -251,3 +252,29 @@ class RfmCell(models.Model):
 
     def __str__(self) -> str:
         return f"R{self.recency} F{self.frequency}"
+
+
+class PurchaseTimeSummary(models.Model):
+    """Time to purchase of the shipped periods (the last 7, 30, 90 and 365 days up to
+    `end_day`), for all channels (channel "*") and per channel: a percentile needs every value
+    sorted, so it is computed with the cohorts (at most once a minute), not per page view.
+    Other periods and filters are computed from the customers when asked."""
+
+    days = models.PositiveSmallIntegerField()  # the period's length
+    end_day = models.DateField()
+    channel = models.CharField(max_length=80)
+    customers = models.PositiveIntegerField(default=0)
+    median = models.FloatField(null=True)  # in days
+    p75 = models.FloatField(null=True)
+    p90 = models.FloatField(null=True)
+    buckets = ArrayField(models.PositiveIntegerField())  # customers per PURCHASE_BUCKETS range
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["days", "end_day", "channel"], name="purchasetime_period_channel"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days}d to {self.end_day} {self.channel}"

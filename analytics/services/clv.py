@@ -12,7 +12,7 @@ import time
 from decimal import Decimal
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics import clv
@@ -107,8 +107,30 @@ def clv_fit() -> ClvFit:
                 "clv": [Decimal(str(v)) for v in predicted.tolist()],
             },
         )
+        predictions_roll_up()
         fit.predicted = len(ids)
         return _saved(fit, started)
+
+
+ALIVE_BUCKETS = 10
+PREDICTIONS_ROLL_UP = f"""
+INSERT INTO analytics_predictionday (
+    day, channel, campaign, alive_bucket, customers, clv, alive, orders)
+SELECT cf.first_order_day, cf.channel, cf.campaign,
+       least(width_bucket(p.p_alive, 0, 1, {ALIVE_BUCKETS}), {ALIVE_BUCKETS}),
+       count(*), sum(p.predicted_clv), sum(p.p_alive), sum(p.expected_orders)
+FROM analytics_customerprediction p
+JOIN analytics_customerfact cf ON cf.contact_id = p.contact_id
+GROUP BY 1, 2, 3, 4
+"""  # noqa: S608 (constants only)
+
+
+def predictions_roll_up() -> None:
+    """Sum the stored predictions per first-order day, channel, campaign and tenth of
+    probability alive (what the dashboards read without a segment filter)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM analytics_predictionday")
+        cursor.execute(PREDICTIONS_ROLL_UP)
 
 
 def _saved(fit: ClvFit, started: float) -> ClvFit:

@@ -125,6 +125,8 @@ def rollups_refresh(*, full: bool = False) -> RefreshReport:
             _cohorts_refresh(cursor, tz)
             _state_save("cohorts", now, started)
             report.cohorts = True
+        if report.cohorts:
+            _purchase_times_refresh(cursor, tz, now.astimezone(reporting_zone()).date())
         if report.cohorts or _new_rfm_cutoffs():
             _rfm_refresh(cursor)
             _state_save("rfm", now, started)
@@ -551,3 +553,52 @@ def _rfm_refresh(cursor: CursorWrapper) -> None:
         GROUP BY 1, 2, 3
         """  # noqa: S608 (constants only)
     )
+
+
+# Time to purchase of a customer in days, as float8: percentile_cont sorts floats (numeric
+# would be cast, and several times slower to compute). Ranges as the dashboard's bars.
+PURCHASE_DAYS = "date_part('epoch', cf.first_order_at - cf.first_seen_at) / 86400"
+PURCHASE_RANGES = ((0, 1), (1, 8), (8, 31), (31, 91), (91, None))
+ALL_CHANNELS = "*"  # PurchaseTimeSummary's channel for every channel together
+
+
+def purchase_times_sql(where: str, *, per_channel: bool = False) -> str:
+    """Customers, [median, p75, p90] and customers per range over the customers `cf` that
+    `where` keeps; with `per_channel`, also one row per channel (the all-channels row has
+    channel ALL_CHANNELS). The days are computed once per customer (OFFSET 0 keeps the
+    subquery from being inlined into every aggregate)."""
+    ranges = ", ".join(
+        f"count(*) FILTER (WHERE days >= {low}{f' AND days < {high}' if high else ''})"
+        for low, high in PURCHASE_RANGES
+    )
+    channel = (
+        f"CASE WHEN GROUPING(channel) = 1 THEN '{ALL_CHANNELS}' ELSE channel END AS channel, "
+        if per_channel
+        else ""
+    )
+    return f"""
+        SELECT {channel}count(*) AS customers,
+               percentile_cont(ARRAY[0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY days) AS quantiles,
+               ARRAY[{ranges}] AS buckets
+        FROM (SELECT {PURCHASE_DAYS} AS days, cf.channel FROM analytics_customerfact cf
+              WHERE {where} OFFSET 0) x
+        {"GROUP BY GROUPING SETS ((), (channel))" if per_channel else ""}
+    """  # noqa: S608 (constants only)
+
+
+def _purchase_times_refresh(cursor: CursorWrapper, tz: str, today: date) -> None:
+    """Time to purchase of the shipped periods ending today, all channels and per channel."""
+    from analytics.filters import PERIODS
+
+    cursor.execute("DELETE FROM analytics_purchasetimesummary")
+    for days in sorted({days for _label, days in PERIODS.values()}):
+        cursor.execute(
+            f"""
+            INSERT INTO analytics_purchasetimesummary (
+                days, end_day, channel, customers, median, p75, p90, buckets)
+            SELECT %(days)s, %(end)s, channel, customers,
+                   quantiles[1], quantiles[2], quantiles[3], buckets
+            FROM ({purchase_times_sql("cf.first_order_day BETWEEN %(start)s AND %(end)s", per_channel=True)}) t
+            """,  # noqa: S608 (constants only)
+            {"days": days, "start": today - timedelta(days=days - 1), "end": today},
+        )

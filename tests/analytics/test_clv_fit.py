@@ -91,3 +91,32 @@ def test_too_few_customers_say_so_and_keep_the_old_predictions() -> None:
     assert fit.error and fit.predicted == 0
     assert ClvFit.objects.count() == 1
     assert predictive_clv(Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)))["customers"] == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_fits_rollup_says_what_the_predictions_say() -> None:
+    """Without a segment the dashboards read the per-day rollup the fit writes; it must give
+    the figures the predictions themselves give, for any period and channel."""
+    from analytics.selectors_clv import _buckets_raw, _means, _spread
+
+    shop(120, seed=11)
+    Contact.objects.filter(pk__in=Contact.objects.order_by("pk")[:40].values("pk")).update(
+        source_channel="google / cpc"
+    )
+    rollups_refresh()
+    clv_fit()
+
+    for filters in (
+        Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)),
+        Filters(start=date(2025, 9, 1), end=date(2025, 12, 31), channel="google / cpc"),
+        Filters(start=date(2020, 1, 1), end=date(2020, 1, 31)),  # nobody new: None, not 0
+    ):
+        rolled = predictive_clv(filters)
+        raw = _buckets_raw(filters)
+        want = {**_means(raw), "alive_spread": _spread(raw)}
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert rolled[key] == pytest.approx(value)
+            else:
+                assert rolled[key] == value, key
+    assert predictive_clv(filters)["new_customers"] == 0

@@ -42,6 +42,7 @@ from django.urls import reverse
 from analytics.definitions import DEFINITIONS
 from analytics.filters import today
 from analytics.models import AdSpend, ClvFit, CustomerPrediction, FunnelTarget
+from analytics.services.clv import predictions_roll_up
 from analytics.services.rollups import rollups_refresh
 from automations.models import Survey
 from cadences.models import Touch
@@ -408,6 +409,7 @@ def test_predictive_clv_once_fitted(client_as, shop) -> None:  # type: ignore[no
         CustomerPrediction.objects.create(
             contact=contact, p_alive=alive, expected_orders=orders, predicted_clv=Decimal(clv)
         )
+    predictions_roll_up()  # as the fit does after storing its predictions
     client = client_as(Role.MANAGER)
 
     response = page(client, "dashboards", **MARCH)
