@@ -33,6 +33,7 @@ from analytics.services.rollups import (
     reporting_zone,
 )
 from growth.sql import dict_rows
+from leads.order_money import bought, net
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -112,8 +113,8 @@ def sales_rows_raw(filters: Filters) -> str:
     first_bought = f"""{BOUGHT} AND o.contact_id IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM leads_order p WHERE p.contact_id = o.contact_id
           AND p.status NOT IN ('pending', 'cancelled') AND (p.placed_at, p.id) < (o.placed_at, o.id))"""  # noqa: S608 (constants only)
-    lifetime_net = f"""(SELECT sum({NET.replace("o.", "q.")}) FROM leads_order q
-        WHERE q.contact_id = o.contact_id AND {BOUGHT.replace("o.", "q.")})"""  # noqa: S608 (constants only)
+    lifetime_net = f"""(SELECT sum({net("q")}) FROM leads_order q
+        WHERE q.contact_id = o.contact_id AND {bought("q")})"""  # noqa: S608 (constants only)
     return f"""
         SELECT (o.placed_at AT TIME ZONE %(tz)s)::date AS day,
                COALESCE(c.source_channel, '') AS channel,

@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 
 from automations.journeys.graph import KINDS
 from automations.models import Journey, JourneyRun, JourneyVersion, RunStep
+from leads.order_money import BOUGHT, NET
 
 ACTIVE = (JourneyRun.Status.WAITING, JourneyRun.Status.QUEUED)
 
@@ -273,9 +274,9 @@ class MessageFigures:
 
 
 def journey_messages(journey: Journey) -> MessageFigures:
-    """The journey's messages by status (all versions), and the revenue of the orders its
-    converted contacts placed while on their way (started → goal, plus an hour for the
-    order to arrive). Two queries."""
+    """The journey's messages by status (all versions), and the net revenue (as the dashboards
+    count it, `leads.order_money`) of the orders its converted contacts placed while on their
+    way (started → goal, plus an hour for the order to arrive). Two queries."""
     from automations.models import Delivery
 
     by_status = dict(
@@ -286,13 +287,13 @@ def journey_messages(journey: Journey) -> MessageFigures:
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT coalesce(sum(o.total * o.rate_to_base), 0)
+            f"""
+            SELECT coalesce(sum({NET}), 0)
             FROM automations_journeyrun r
             JOIN leads_order o ON o.contact_id = r.contact_id
              AND o.placed_at >= r.started_at AND o.placed_at <= r.ended_at + interval '1 hour'
-            WHERE r.journey_id = %s AND r.status = 'converted' AND o.status <> 'cancelled'
-            """,
+            WHERE r.journey_id = %s AND r.status = 'converted' AND {BOUGHT}
+            """,  # noqa: S608 (constants only)
             [journey.pk],
         )
         revenue = cursor.fetchone()[0]

@@ -35,17 +35,11 @@ from analytics.cache import data_changed
 from analytics.models import RefreshState
 from leads.ingest.handlers_segment import SESSION_GAP
 from leads.models.lifecycle import STAGE_RANK
+from leads.order_money import BOUGHT, GROSS, NET, PLACED, RETURNED
 
 LOCK_KEY = 0x616E616C  # "anal": one refresh at a time, whatever process runs it
 COHORT_EVERY = 60.0  # seconds: cohorts are a full pass, done at most this often
 
-# Expressions over leads_order `o`, shared by every rollup and by the reference queries.
-PLACED = "o.status <> 'pending'"
-BOUGHT = "o.status NOT IN ('pending', 'cancelled')"
-# Converted per order and rounded to the cent there, so every sum of orders is exact in cents.
-GROSS = "round(o.total * o.rate_to_base, 2)"
-NET = "(CASE WHEN o.status = 'cancelled' THEN 0 ELSE round((o.total - o.refunded_total) * o.rate_to_base, 2) END)"
-RETURNED = "(o.status IN ('cancelled', 'refunded', 'partially_refunded') OR o.refunded_total > 0)"
 
 # Lead funnel levels: a contact "reached" a level when it first held a stage at least that far.
 FUNNEL_LEVELS = {"lead": 1, "mql": 2, "sql": 3, "opportunity": 4, "customer": 7}

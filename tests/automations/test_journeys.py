@@ -608,6 +608,7 @@ def test_split_results_say_which_path_wins_and_messages_and_revenue_add_up(clien
                 shop_order_id=f"o{run.pk}",
                 contact_id=run.contact_id,
                 currency="EUR",
+                status="paid",
                 total=Decimal("10.00"),
                 placed_at=T0 + timedelta(hours=2),
                 shop_updated_at=T0,
@@ -622,6 +623,13 @@ def test_split_results_say_which_path_wins_and_messages_and_revenue_add_up(clien
     assert b.p_value == pytest.approx(two_proportion_p(a.converted, a.runs, b.converted, b.runs))
     assert b.p_value < 0.001 and split.best is b
     assert journey_messages(journey).revenue == Decimal("10.00") * (a.converted + b.converted)
+    # Net, as the dashboards count it: a refund comes off, a cancelled order counts nothing.
+    refunded, cancelled = Order.objects.order_by("pk")[:2]
+    Order.objects.filter(pk=refunded.pk).update(refunded_total=Decimal("4.00"))
+    Order.objects.filter(pk=cancelled.pk).update(status="cancelled")
+    assert (
+        journey_messages(journey).revenue == Decimal("10.00") * (a.converted + b.converted - 1) - 4
+    )
     page = client_as(Role.MARKETER).get(f"/journeys/{journey.pk}/results/")
     assert 'data-testid="split-winner"' in page.content.decode()
 
