@@ -45,5 +45,16 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## make messages: extract every UI string into locale/zh_Hans/LC_MESSAGES/django.po (new ones
+## arrive untranslated; tests/growth/test_i18n.py fails until they are translated) and compile
+## the .mo files Django reads at run time. Needs GNU gettext (xgettext, msgmerge, msgfmt).
+MESSAGES_ARGS := -l zh_Hans --no-obsolete --ignore=.venv --ignore=bench --ignore=tests \
+	--ignore=static/vendor --ignore=staticfiles --ignore=build
+messages: venv
+	SECRET_KEY=messages DATABASE_URL=$${DATABASE_URL:-postgres://localhost/growth} \
+	REDIS_URL=$${REDIS_URL:-redis://localhost:6379/0} sh -c '\
+	$(PY) manage.py makemessages $(MESSAGES_ARGS) && \
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv'
+
 clean-demo:
 	$(PY) -c "from growth import devservices; devservices.reset()"

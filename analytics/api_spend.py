@@ -6,8 +6,9 @@ all or none: 201 with counts, or 400 with `{"errors": [{"row", "field", "message
 `row` is the position in the list (the first is 1) and `field` is null for the whole row or
 body. Rows are upserted on (date, channel, campaign), so a retried call has one effect.
 
-Session authentication for now (API keys come with their own issue); the caller needs the
-"Import ad spend" capability.
+Built on growth.api: an API key with the `ad_spend` scope (read to list, write to save), or
+a signed-in person with the "Import ad spend" capability. Unlike the newer resources it keeps
+page numbers (`count`, `page`, `page_size`) and its row-level error body for saves.
 """
 
 from __future__ import annotations
@@ -15,31 +16,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from analytics import selectors_spend as selectors
 from analytics.services import spend as services
-from growth.permissions import denial_message
-from growth.roles import Capability, permission_name
+from growth.api.permissions import Access
+from growth.api.views import ApiView
+from growth.roles import Capability
 
 MAX_ROWS = 10_000
 # Ten thousand rows of ordinary length fit well inside; checked before the body is read.
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
-class CanManageAdSpend(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if request.user.has_perm(permission_name(Capability.MANAGE_AD_SPEND)):
-            return True
-        self.message = denial_message(Capability.MANAGE_AD_SPEND)
-        return False
+AD_SPEND = Access("ad_spend", read=[Capability.MANAGE_AD_SPEND], write=[Capability.MANAGE_AD_SPEND])
 
 
 class SpendPagination(PageNumberPagination):
@@ -55,40 +52,92 @@ def _body_error(message: str) -> Response:
     )
 
 
-class AdSpendApi(APIView):
-    permission_classes = [IsAuthenticated, CanManageAdSpend]
+class RowIn(serializers.Serializer):
+    """One row of a save (checked by the spend service, which reports every bad row)."""
+
+    date = serializers.DateField()
+    channel = serializers.CharField(max_length=80)
+    campaign = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField(required=False, max_length=3)
+    clicks = serializers.IntegerField(required=False, min_value=0)
+    impressions = serializers.IntegerField(required=False, min_value=0)
+
+
+class SavedOut(serializers.Serializer):
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class RowErrorOut(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True)
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class RowErrorsOut(serializers.Serializer):
+    errors = RowErrorOut(many=True)  # type: ignore[assignment]  # taken off the class by DRF
+
+
+class SpendFilters(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Named as the query parameters are; "from" cannot be a class attribute.
+        return {
+            "from": serializers.DateField(required=False),
+            "to": serializers.DateField(required=False),
+            "channel": serializers.CharField(required=False, allow_blank=True, max_length=80),
+            "campaign": serializers.CharField(required=False, allow_blank=True, max_length=200),
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("from"), attrs.get("to")
+        if start and end and end < start:
+            raise serializers.ValidationError({"to": _("The period ends before it starts.")})
+        return attrs
+
+
+class SpendRowOut(serializers.Serializer):
+    date = serializers.DateField(source="day")
+    channel = serializers.CharField()
+    campaign = serializers.CharField()
+    currency = serializers.CharField()
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    rate_to_base = serializers.DecimalField(max_digits=16, decimal_places=8)
+    cost_base = serializers.DecimalField(max_digits=14, decimal_places=2)
+    clicks = serializers.IntegerField()
+    impressions = serializers.IntegerField()
+    spend_import = serializers.IntegerField(source="spend_import_id", allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class SpendPageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SpendRowOut(many=True)
+
+
+class AdSpendApi(ApiView):
+    access = AD_SPEND
     parser_classes = [JSONParser]
 
-    class FilterSerializer(serializers.Serializer):
-        def get_fields(self) -> dict[str, serializers.Field]:
-            # Named as the query parameters are; "from" cannot be a class attribute.
-            return {
-                "from": serializers.DateField(required=False),
-                "to": serializers.DateField(required=False),
-                "channel": serializers.CharField(required=False, allow_blank=True, max_length=80),
-                "campaign": serializers.CharField(required=False, allow_blank=True, max_length=200),
-            }
+    def body_limit(self) -> int | None:
+        return None  # checked in post(), with this API's own error body
 
-        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            start, end = attrs.get("from"), attrs.get("to")
-            if start and end and end < start:
-                raise serializers.ValidationError({"to": _("The period ends before it starts.")})
-            return attrs
+    FilterSerializer = SpendFilters
+    OutputSerializer = SpendRowOut
 
-    class OutputSerializer(serializers.Serializer):
-        date = serializers.DateField(source="day")
-        channel = serializers.CharField()
-        campaign = serializers.CharField()
-        currency = serializers.CharField()
-        cost = serializers.DecimalField(max_digits=14, decimal_places=2)
-        rate_to_base = serializers.DecimalField(max_digits=16, decimal_places=8)
-        cost_base = serializers.DecimalField(max_digits=14, decimal_places=2)
-        clicks = serializers.IntegerField()
-        impressions = serializers.IntegerField()
-        spend_import = serializers.IntegerField(source="spend_import_id", allow_null=True)
-        updated_at = serializers.DateTimeField()
-
+    @extend_schema(
+        parameters=[
+            FilterSerializer,
+            OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 1000."),
+        ],
+        responses={200: SpendPageOut},
+    )
     def get(self, request: Request) -> Response:
+        """Ad spend rows, with filters; page numbers."""
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
@@ -102,7 +151,9 @@ class AdSpendApi(APIView):
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
+    @extend_schema(request=RowIn(many=True), responses={201: SavedOut, 400: RowErrorsOut})
     def post(self, request: Request) -> Response:
+        """Save rows, all or none; upserted on (date, channel, campaign)."""
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

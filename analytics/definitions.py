@@ -449,6 +449,7 @@ DEFINITIONS: dict[str, Definition] = {
         Definition(
             key="csat",
             title=_("CSAT"),
+            # xgettext:no-python-format
             contract=_("% satisfied answers."),
             computed=_(
                 "Of the CSAT survey answers (1 to 5) given in the period, the share that "

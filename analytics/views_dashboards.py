@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from analytics.cache import cached_figure
@@ -43,9 +43,9 @@ view_dashboards = capability_required(Capability.VIEW_DASHBOARDS)
 # --- Pages ----------------------------------------------------------------------------------
 
 TITLES = {
-    "manager": _lazy("Dashboards: Manager"),
-    "marketing": _lazy("Dashboards: Marketing"),
-    "sales": _lazy("Dashboards: Sales"),
+    "manager": gettext_lazy("Dashboards: Manager"),
+    "marketing": gettext_lazy("Dashboards: Marketing"),
+    "sales": gettext_lazy("Dashboards: Sales"),
 }
 
 

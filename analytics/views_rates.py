@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from growth.currency import base_currency, forget_rates
@@ -23,9 +23,9 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 class RateForm(forms.Form):
-    currency = forms.CharField(label=_lazy("Currency"), max_length=3, min_length=3)
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, min_length=3)
     rate_to_base = forms.DecimalField(
-        label=_lazy("Rate"),
+        label=gettext_lazy("Rate"),
         max_digits=16,
         decimal_places=8,
         min_value=Decimal("0.00000001"),

@@ -103,4 +103,18 @@ class AutomationsConfig(AppConfig):
                     "Messages appear as journeys and cadences reach contacts; send yourself a test from a message template to see one now."
                 ),
             ),
+            navigation.Section(
+                key="webhooks",
+                label=_("Webhooks"),
+                url_name="webhooks",
+                capability=Capability.MANAGE_SOURCES,
+                group=navigation.Group.ADMIN,
+                order=940,
+                what=_(
+                    "Other systems subscribed to Growth's events (stage changes, merges, orders, deliveries, survey answers…), with every delivery and its outcome."
+                ),
+                how=_(
+                    "Create a subscription with the receiver's URL and the events it wants; Growth signs each request with its secret and retries when the receiver is busy."
+                ),
+            ),
         )

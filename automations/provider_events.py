@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from automations import signals as automation_signals
+from automations import webhooks_out
 from automations.models import Delivery, Suppression
 from automations.models.delivery import Channel, Purpose
 from automations.services.deliveries import delivery_schedule, suppression_add
@@ -89,12 +90,13 @@ def _unreachable(delivery: Delivery, reason: str) -> None:
         )
 
 
-def _apply_email_event(event: Any) -> None:
+def _apply_email_event(event: Any) -> tuple[int, str] | None:
+    """Apply one SendGrid event; (delivery id, new status) when the status changed."""
     metadata = event.metadata or {}
     delivery = _find(metadata.get("growth-key"), event.message_id)
     if delivery is None:
         log.info("sendgrid event for an unknown message: %s", event.message_id)
-        return
+        return None
     at = event.timestamp or timezone.now()
     kind = event.event_type
     fields: list[str] = []
@@ -139,15 +141,21 @@ def _apply_email_event(event: Any) -> None:
         _withdraw(delivery.contact, Channel.EMAIL, "sendgrid:unsubscribe", at, proof)
     if fields:
         delivery.save(update_fields=[*set(fields), "updated_at"])
+    return (delivery.pk, delivery.status) if "status" in fields else None
 
 
 @handles(Source.Kind.SENDGRID, "events")
 def sendgrid_events(inbound: InboundDelivery) -> bool:
     import json
 
+    changed: list[tuple[int, str]] = []
     for raw in json.loads(bytes(inbound.body)):
         if isinstance(raw, dict) and "event" in raw:
-            _apply_email_event(_sendgrid.esp_to_anymail_event(raw))
+            change = _apply_email_event(_sendgrid.esp_to_anymail_event(raw))
+            if change is not None:
+                changed.append(change)
+    # delivery.<status> for outbound webhooks: one statement for the whole post.
+    webhooks_out.deliveries_changed(changed)
     return True
 
 
@@ -186,6 +194,8 @@ def twilio_status(inbound: InboundDelivery) -> bool:
             )
     if fields:
         delivery.save(update_fields=[*set(fields), "updated_at"])
+        if "status" in fields:
+            webhooks_out.deliveries_changed([(delivery.pk, delivery.status)])
     return True
 
 

@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid, parsedate_to_datetime
 from typing import Any
@@ -629,32 +629,65 @@ def webhook_signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_post(*, url: str, body: bytes, key: str) -> ProviderResult:
-    """POST signed JSON to a receiver. The delivery key travels as X-Growth-Key, so a
-    receiver that saw it already can answer 2xx and do nothing: retries are safe."""
-    secret = settings.OUTBOUND_WEBHOOK_SECRET
-    if not secret:
-        raise ProviderMisconfigured(
-            _("Outbound webhooks need OUTBOUND_WEBHOOK_SECRET to sign what they send.")
-        )
-    headers = {
+def webhook_signed_post(
+    *,
+    url: str,
+    body: bytes,
+    secrets: Sequence[str],
+    headers: Mapping[str, str],
+    credentials: str,
+) -> ProviderResult:
+    """POST `body` (JSON) to a receiver, signed with each of `secrets`: one `sha256=…` per
+    secret, comma-separated in X-Growth-Signature (two while a rotated secret is still
+    valid; a receiver accepts the request when any one matches). Redirects are not
+    followed: a redirected POST would arrive as a GET without its body.
+
+    2xx → a ProviderResult whose status is the HTTP status. Otherwise ProviderRetry
+    (408/425/429/5xx, network; `retry_after` from Retry-After) or ProviderRejected (any
+    other answer; `status_code` says which, e.g. 410). `credentials` names what to check
+    when the receiver answers 401."""
+    sent_headers = {
         "Content-Type": "application/json",
         "User-Agent": "Growth-Webhook/1",
-        KEY_HEADER: key,
-        WEBHOOK_SIGNATURE_HEADER: webhook_signature(body, secret),
+        **headers,
+        WEBHOOK_SIGNATURE_HEADER: ",".join(webhook_signature(body, s) for s in secrets),
     }
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+        response = requests.post(
+            url, data=body, headers=sent_headers, timeout=WEBHOOK_TIMEOUT, allow_redirects=False
+        )
     except requests.RequestException as exc:
         problem = _network_error("the webhook receiver", url, exc, WEBHOOK_TIMEOUT)
-        problem.maybe_sent = False  # the key lets the receiver drop a repeat
+        problem.maybe_sent = False  # the idempotency key lets the receiver drop a repeat
         raise problem from exc
     if 200 <= response.status_code < 300:
-        return ProviderResult(provider="webhook", message_id=key, status=str(response.status_code))
+        return ProviderResult(
+            provider="webhook",
+            message_id=str(headers.get(KEY_HEADER, "")),
+            status=str(response.status_code),
+        )
     raise _http_error(
         provider=urlsplit(url).netloc or url,
         status=response.status_code,
         detail=response.text[:300],
         headers=response.headers,
+        credentials=credentials,
+    )
+
+
+def webhook_post(*, url: str, body: bytes, key: str) -> ProviderResult:
+    """A journey's webhook step: signed with OUTBOUND_WEBHOOK_SECRET. The delivery key
+    travels as X-Growth-Key, so a receiver that saw it already can answer 2xx and do
+    nothing: retries are safe."""
+    secret = settings.OUTBOUND_WEBHOOK_SECRET
+    if not secret:
+        raise ProviderMisconfigured(
+            _("Outbound webhooks need OUTBOUND_WEBHOOK_SECRET to sign what they send.")
+        )
+    return webhook_signed_post(
+        url=url,
+        body=body,
+        secrets=[secret],
+        headers={KEY_HEADER: key},
         credentials="OUTBOUND_WEBHOOK_SECRET",
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from automations import receivers_webhooks  # noqa: F401 (outbound webhook receivers)
 from automations import signals as automation_signals
 from leads import signals
 

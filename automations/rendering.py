@@ -18,6 +18,7 @@ from django.template.defaulttags import ForNode, WithNode
 from django.template.loader_tags import ExtendsNode, IncludeNode
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from automations.consent_links import preferences_url
 from automations.models import MessageTemplate, TemplateContent
@@ -26,17 +27,23 @@ from leads.models import Contact
 
 # What a message can say: the names a template may use at its top level.
 NAMES = {
-    "contact": _("the contact: first_name, last_name, email, phone, company, country, city …"),
-    "last_order": _("the latest order: number, total, currency, placed_at, lines"),
-    "viewed_products": _("products the contact viewed lately (name, url, price, image_url)"),
-    "bought_products": _("products the contact bought"),
-    "recommendations": _("products bought by people who bought what the contact bought"),
-    "discount_code": _("the contact's discount code, when the message comes with one"),
-    "shop": _("your shop: name, url"),
-    "survey_url": _("the survey's answer page, in a message that sends a survey"),
-    "survey_scores": _("one (score, url) per score, for one-click answers in the message"),
-    "unsubscribe_url": _("the contact's one-click page to stop marketing e-mails"),
-    "preferences_url": _("the contact's page to choose which messages they get"),
+    "contact": gettext_lazy(
+        "the contact: first_name, last_name, email, phone, company, country, city …"
+    ),
+    "last_order": gettext_lazy("the latest order: number, total, currency, placed_at, lines"),
+    "viewed_products": gettext_lazy(
+        "products the contact viewed lately (name, url, price, image_url)"
+    ),
+    "bought_products": gettext_lazy("products the contact bought"),
+    "recommendations": gettext_lazy("products bought by people who bought what the contact bought"),
+    "discount_code": gettext_lazy("the contact's discount code, when the message comes with one"),
+    "shop": gettext_lazy("your shop: name, url"),
+    "survey_url": gettext_lazy("the survey's answer page, in a message that sends a survey"),
+    "survey_scores": gettext_lazy(
+        "one (score, url) per score, for one-click answers in the message"
+    ),
+    "unsubscribe_url": gettext_lazy("the contact's one-click page to stop marketing e-mails"),
+    "preferences_url": gettext_lazy("the contact's page to choose which messages they get"),
 }
 PRODUCTS_SHOWN = 3
 

@@ -104,3 +104,30 @@ def journeys_dates_task() -> None:
     from automations.journeys.engine import journeys_on_dates
 
     journeys_on_dates()
+
+
+@shared_task(name="automations.webhooks_dispatch", ignore_result=True, queue=Queue.DISPATCH)
+def webhooks_dispatch_task() -> None:
+    """Beat, every 2 s: refresh which event types are wanted, then claim due outbound
+    webhook rows, a batch at a time, until nothing is due."""
+    from automations.services.webhooks import DISPATCH_BATCH, webhook_deliveries_dispatch
+    from automations.webhooks_out import wanted_types_refresh
+
+    wanted_types_refresh()
+    while len(webhook_deliveries_dispatch()) == DISPATCH_BATCH:
+        pass
+
+
+@shared_task(
+    name="automations.webhook_deliveries_send",
+    ignore_result=True,
+    queue=Queue.MESSAGING,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def webhook_deliveries_send_task(delivery_ids: list[int]) -> None:
+    """POST a few claimed webhook rows; a redelivered task sends again only the rows not
+    yet delivered or failed (receivers drop repeats by X-Growth-Delivery)."""
+    from automations.services.webhooks import webhook_deliveries_send
+
+    webhook_deliveries_send(delivery_ids)

@@ -38,4 +38,5 @@ urlpatterns = [
     ),
     path("", include("automations.urls_deliveries")),
     path("", include("automations.urls_engagement")),
+    path("", include("automations.urls_webhooks")),
 ]

@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -15,7 +16,10 @@ from automations.models.delivery import Channel
 from leads.models import Consent, Contact
 from leads.services.consent import consent_set
 
-CHANNELS = [(Channel.EMAIL, _("E-mail")), (Channel.SMS, _("Text messages (SMS)"))]
+CHANNELS = [
+    (Channel.EMAIL, gettext_lazy("E-mail")),
+    (Channel.SMS, gettext_lazy("Text messages (SMS)")),
+]
 
 
 def _contact(token: str) -> Contact:

@@ -13,6 +13,10 @@ class CadencesConfig(AppConfig):
         from leads import panels as contact_panels
 
         register_demo_step()
+        from cadences.selectors_queue import rep_holds_contact
+        from leads import access as contact_access
+
+        contact_access.register("rep_enrollments", rep_holds_contact)
         from cadences.models import Touch
         from leads import timeline
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from automations.models.delivery import Channel
@@ -160,3 +161,12 @@ def queue_card(*, enrollment: Enrollment, rep: Rep, now: datetime | None = None)
         waiting=max(0, due_count(rep=rep, now=now) - 1),
         overdue_by=overdue,
     )
+
+
+def rep_holds_contact(user: Any, contact_id: int) -> bool:
+    """The contact is on one of the user's enrollments as its rep, or leased to them now:
+    what a rep without the contact list may act on (registered with `leads.access`)."""
+    return Enrollment.objects.filter(
+        Q(rep__user=user) | Q(leased_to__user=user, lease_until__gte=timezone.now()),
+        contact_id=contact_id,
+    ).exists()

@@ -28,10 +28,12 @@ def record(
     actor_label: str = "",
     target: str = "",
     request: HttpRequest | None = None,
+    ip: str | None = None,
     **detail: Any,
 ) -> AuditEvent:
     """Append one audit event. `actor` is the user who acted (None for the system or an
-    anonymous caller: say who in `actor_label`); `detail` is stored as JSON."""
+    anonymous caller: say who in `actor_label`); `detail` is stored as JSON. Services, which
+    hold no request, pass the caller's address as `ip`."""
     user = actor if isinstance(actor, User) else None
     if user is None and request is not None and getattr(request, "user", None) is not None:
         user = request.user if request.user.is_authenticated else None
@@ -41,6 +43,6 @@ def record(
         actor=user,
         actor_label=label[:150],
         target=target[:300],
-        ip=client_ip(request),
+        ip=client_ip(request) or ip or None,
         detail=detail,
     )

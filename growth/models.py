@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from growth.roles import Capability as CapabilityChoice
@@ -96,3 +99,48 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.actor_label}"
+
+
+def api_rate_limit_default() -> int:
+    """A new key's requests per minute: API_RATE_LIMIT_PER_MINUTE when it is created."""
+    return int(settings.API_RATE_LIMIT_PER_MINUTE)
+
+
+class ApiKey(models.Model):
+    """A credential for the REST API (growth.api). Only a SHA-256 hash of the key is kept:
+    keys are 32 random bytes, so a fast hash is enough and the key is shown only once."""
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)  # "grw_" + 8, public
+    secret_hash = models.CharField(max_length=64)  # hex SHA-256 of the whole key
+    # {"contacts": "write", "events": "read"}: resources of growth.api.scopes, read or write.
+    scopes = models.JSONField(_("scopes"), default=dict, blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        _("requests per minute"), default=api_rate_limit_default
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    def status(self, now: datetime | None = None) -> str:
+        """ "active", "revoked" or "expired"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return "active"

@@ -60,12 +60,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "growth.middleware_security.PermissionsPolicyMiddleware",
+    "growth.middleware_db.DatabaseDownMiddleware",  # the 503 page when the database is down
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "growth.middleware_language.UserLanguageMiddleware",  # the user's language over the browser's
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -207,10 +210,28 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 300},
     },
+    # Outbound webhooks: claim due rows (new events, retries whose backoff is over).
+    "webhooks-dispatch": {
+        "task": "automations.webhooks_dispatch",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    },
+    # Retention: processed raw inbound deliveries and old events go, in batches (02:30 UTC).
+    "retention-nightly": {
+        "task": "growth.retention_run",
+        "schedule": crontab(minute=30, hour=2),
+        "options": {"expires": 3600},
+    },
 }
 # How often a worker writes its heartbeat, and when /healthz calls it gone.
 WORKER_HEARTBEAT_INTERVAL = env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0)
 WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=60.0)
+# Data retention (days; 0 keeps for ever): processed raw inbound deliveries (failed ones are
+# dead letters and always stay) and events (the dashboards' rollups keep their history).
+RETENTION_INBOUND_DAYS = env.int("RETENTION_INBOUND_DAYS", default=90)
+RETENTION_EVENTS_DAYS = env.int("RETENTION_EVENTS_DAYS", default=730)
+# Bearer token Prometheus sends to GET /metrics (empty: only signed-in admins may read it).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Largest contacts/orders CSV the import page accepts (a 1 M-row Shopify export is ~75 MB).
 CSV_IMPORT_MAX_MB = env.int("CSV_IMPORT_MAX_MB", default=200)
@@ -237,17 +258,37 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes talk plain HTTP inside the network
-SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# HSTS only over HTTPS (a browser would refuse plain-HTTP localhost for a year otherwise).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if env.bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# Signed in for a working day by default; the session key changes at every sign-in (Django).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
+X_FRAME_OPTIONS = "DENY"  # the message previews' frames say SAMEORIGIN themselves
+# Browser features Growth never uses, switched off for every page (growth.middleware_security).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "camera": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+}
+# Sign-in throttling (growth.login): failures per user name from one address, and from one
+# address in all, within the window; counted in Redis.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=15)
 
 # No inline scripts and no third-party origins: every asset is ours and vendored.
 CONTENT_SECURITY_POLICY = {
@@ -270,6 +311,7 @@ CONTENT_SECURITY_POLICY = {
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["growth.formats"]  # zh-Hans numbers grouped by thousands with ","
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
@@ -336,6 +378,8 @@ TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio
 TWILIO_REQUESTS_TIMEOUT = env.float("TWILIO_REQUESTS_TIMEOUT", default=15.0)  # seconds
 # Signs journeys' outbound webhooks (X-Growth-Signature: sha256=HMAC of the raw body).
 OUTBOUND_WEBHOOK_SECRET = env.str("OUTBOUND_WEBHOOK_SECRET", default="")
+# Webhook subscriptions: attempts per event before it is failed (backoff 1 min … 8 h: 8 ≈ a day).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 # The answer to an SMS "HELP" (carriers require one).
 SMS_HELP_TEXT = env.str(
     "SMS_HELP_TEXT",
@@ -344,12 +388,50 @@ SMS_HELP_TEXT = env.str(
 
 # --- API ---------------------------------------------------------------------------------
 
+# The public REST API under /api/v1/ (growth/api/__init__.py says how to add a resource).
+# Requests per minute a new API key gets (each key keeps its own), and each signed-in user.
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+# Request bodies larger than this are refused with 413 before they are read.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# /api/ answers in JSON even when the database is down or no route matches.
+MIDDLEWARE.insert(1, "growth.api.middleware.ApiErrorMiddleware")
+INSTALLED_APPS.append("drf_spectacular_sidecar")  # Swagger UI's files, served by us
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A Bearer API key, or the browser's session (CSRF enforced) for people trying the docs.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "growth.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Every view declares its `access` (scope and capabilities); one without is refused.
+    "DEFAULT_PERMISSION_CLASSES": ["growth.api.permissions.HasAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["growth.api.throttling.RateLimit"],
+    "DEFAULT_PAGINATION_CLASS": "growth.api.pagination.Cursor",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "growth.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "growth.api.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Growth API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Growth API",
+    "VERSION": "1",
+    # The schema and docs are public: they describe the API, never data. Calls need a key.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # vendored by drf-spectacular-sidecar: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "PREPROCESSING_HOOKS": ["growth.api.schema.only_the_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "growth.api.schema.describe",
+    ],
+}
 
 # --- Logging -----------------------------------------------------------------------------
 

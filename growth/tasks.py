@@ -1,7 +1,8 @@
-"""Tasks of the project package itself: liveness of the scheduler."""
+"""Tasks of the project package itself: liveness of the scheduler, data retention."""
 
 from celery import shared_task
 
+from growth.celery import Queue
 from growth.health import record_heartbeat
 
 
@@ -9,3 +10,12 @@ from growth.health import record_heartbeat
 def beat_tick() -> None:
     """Scheduled by beat every few seconds; a worker running it proves beat → broker → worker."""
     record_heartbeat("beat")
+
+
+@shared_task(name="growth.retention_run", ignore_result=True, queue=Queue.LONG)
+def retention_run_task() -> None:
+    """Nightly: delete what is past its retention, in batches within a time budget; what is
+    left over goes the next night (or run `manage.py retention_run`)."""
+    from growth.retention import retention_run
+
+    retention_run()

@@ -12,11 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 
-from growth import navigation, selectors, services
+from growth import navigation, ops, selectors, services
 from growth.forms import UserCreateForm, UserEditForm, UserFilterForm
 from growth.health import health_report
 from growth.models import User
-from growth.permissions import CapabilityRequiredMixin, capability_required
+from growth.permissions import CapabilityRequiredMixin, capability_required, denial_message
 from growth.roles import Capability
 
 
@@ -59,9 +59,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @capability_required(Capability.VIEW_SYSTEM)
 def system(request: HttpRequest) -> HttpResponse:
-    healthy, parts = health_report()
+    snap = ops.snapshot()
+    # A dead-letter list links only for those who may open it; others are told who can.
+    dead_letters = []
+    for item in snap.dead_letters:
+        section = navigation.get(item.section)
+        opens = section.opens_for(request.user)
+        needs = "" if opens else denial_message(section.capability)
+        dead_letters.append({"item": item, "section": section, "opens": opens, "needs": needs})
+    context = {
+        "snap": snap,
+        "healthy": snap.healthy,
+        "parts": [
+            {"name": name, "check": check, "hint": snap.hints.get(name, "")}
+            for name, check in snap.parts.items()
+        ],
+        "dead_letters": dead_letters,
+    }
     template = "growth/_system_parts.html" if request.htmx else "growth/system.html"  # type: ignore[attr-defined]
-    return render(request, template, {"healthy": healthy, "parts": parts})
+    return render(request, template, context)
 
 
 @capability_required(Capability.MANAGE_USERS)

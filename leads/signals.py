@@ -18,3 +18,6 @@ segment_entered = Signal()
 segment_exited = Signal()
 # contact_id: int, rating_id: int, verdict: str ("good"/"bad"), reason: str
 lead_rated = Signal()
+# order_ids: list[int] — orders new to Growth (not updates of known ones): one signal per
+# transaction, whatever the number of orders it wrote (an import chunk, a shop batch).
+orders_created = Signal()

@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from growth import audit
 from growth.csv_stream import csv_response
+from growth.models import AuditEvent
 from growth.permissions import capability_required
 from growth.roles import Capability
 from leads import panels, selectors
@@ -116,6 +118,12 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     form = ContactFilterForm(request.GET or None)
     sort, descending = form.sorting()
     rows = selectors.contact_export_rows(filters=form.filters(), sort=sort, descending=descending)
+    audit.record(
+        AuditEvent.Action.EXPORT,
+        target="contacts.csv",
+        request=request,
+        query=request.GET.urlencode(),
+    )
     # Column names stay English field names: they are what a CSV import reads back.
     return csv_response(filename="contacts.csv", header=selectors.EXPORT_COLUMNS, rows=rows)
 

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from growth.audit import client_ip
 from growth.permissions import capability_required
 from growth.roles import Capability
 from leads.models import Contact
@@ -100,7 +101,9 @@ def contact_merge_run(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def contact_export_json(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk, merged_into__isnull=True)
-    record = contact_export(contact=contact, origin="ui", requested_by=request.user)
+    record = contact_export(
+        contact=contact, origin="ui", requested_by=request.user, ip=client_ip(request)
+    )
     response = HttpResponse(
         json.dumps(record.export, indent=2, ensure_ascii=False), content_type="application/json"
     )
@@ -116,7 +119,9 @@ def contact_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
         if request.POST.get("confirm") != "ERASE":
             messages.error(request, _("Type ERASE to confirm: erasure cannot be undone."))
         else:
-            contact_erase(contact=contact, origin="ui", requested_by=request.user)
+            contact_erase(
+                contact=contact, origin="ui", requested_by=request.user, ip=client_ip(request)
+            )
             messages.success(
                 request, _("The contact's personal data was erased; its orders stay, anonymised.")
             )

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from growth.permissions import capability_required
 from growth.roles import Capability, Role, permission_name, roles_with
+from leads import access
 from leads import selectors_lifecycle as selectors
 from leads.forms_lifecycle import (
     CriterionForm,
@@ -219,6 +220,9 @@ def _contact_for_action(request: HttpRequest, pk: int) -> Contact:
         contact = Contact.objects.get(pk=pk, merged_into__isnull=True, erased_at__isnull=True)
     except Contact.DoesNotExist as error:
         raise Http404(_("No contact with this number.")) from error
+    if not access.may_act_on(request.user, contact.pk):
+        # A rep acts only on its own leads; another's is answered as if it did not exist.
+        raise Http404(_("No contact with this number."))
     return contact
 
 

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from growth import navigation
+from growth import audit, navigation
 from growth.csv_stream import csv_response
+from growth.models import AuditEvent
 from growth.permissions import capability_required
 from growth.roles import Capability, permission_name
 from leads import selectors_segments as selectors
@@ -358,6 +359,12 @@ def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         segment=segment, filters=form.filters(), sort=sort, descending=descending
     )
     filename = f"segment-{segment.pk}.csv"
+    audit.record(
+        AuditEvent.Action.EXPORT,
+        target=f"segment #{segment.pk} {segment.name}",
+        request=request,
+        query=request.GET.urlencode(),
+    )
     return csv_response(filename=filename, header=EXPORT_COLUMNS, rows=rows)
 
 

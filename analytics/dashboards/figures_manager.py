@@ -477,6 +477,7 @@ def forecast_figure(fc: Any, currency: str) -> dict[str, Any] | None:
     fig.add_bar(
         x=[nxt],
         y=[fc.net.value],
+        # xgettext:no-python-format
         name=_("Forecast net revenue, 80 % interval"),
         marker_color="#99c9c3",
         error_y={

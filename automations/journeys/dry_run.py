@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from automations.journeys.graph import Graph, graph_check
@@ -332,7 +333,7 @@ def _message(
         caps.add(contact.pk, channel, when)
     what = _("%(name)s at %(time)s") % {
         "name": name,
-        "time": when.astimezone(zone).strftime("%a %H:%M %Z"),
+        "time": date_format(when.astimezone(zone), "D H:i T"),  # weekday in the UI language
     }
     if when != at:
         what += " " + _("(held back by quiet hours or a frequency cap)")

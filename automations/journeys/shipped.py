@@ -198,6 +198,7 @@ SHIPPED: list[Shipped] = [
         "review_request",
         "Review request",
         _(
+            # xgettext:no-python-format
             "Viewed a product, no purchase in 24 hours: a review request; none after 3 more days: 10 % off."
         ),
         [
@@ -325,6 +326,7 @@ SHIPPED: list[Shipped] = [
     Shipped(
         "win_back",
         "Win-back",
+        # xgettext:no-python-format
         _("No order for 60 days: a personal 10 % code, then a reminder a week later."),
         [
             _n(

@@ -8,6 +8,7 @@ from automations.models.journeys import Journey, JourneyRun, JourneyVersion, Run
 from automations.models.surveys import Survey, SurveyAnswer
 from automations.models.templates import MessageTemplate, TemplateContent
 from automations.models.topics import Topic, TopicOptOut
+from automations.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Delivery",
@@ -26,4 +27,6 @@ __all__ = [
     "TemplateContent",
     "Topic",
     "TopicOptOut",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from automations import providers
+from automations import providers, webhooks_out
 from automations.consent_links import unsubscribe_headers
 from automations.limiter import limiter_decide, limiter_inputs, policy
 from automations.models import Delivery
@@ -272,7 +273,11 @@ def _record(called: list[tuple[Delivery, dict[str, Any]]]) -> None:
     if not called:
         return
     stamp = timezone.now()
-    with connection.cursor() as cursor:
+    # delivery.sent / delivery.failed for outbound webhooks: one more statement for the
+    # batch, in the same transaction, and none when no subscription wants delivery events.
+    hooks = webhooks_out.delivery_events_wanted()
+    together: AbstractContextManager[Any] = transaction.atomic() if hooks else nullcontext()
+    with together, connection.cursor() as cursor:
         cursor.execute(
             _OUTCOME_SQL,
             {
@@ -289,6 +294,10 @@ def _record(called: list[tuple[Delivery, dict[str, Any]]]) -> None:
             },
         )
         recorded = {row[0] for row in cursor.fetchall()}
+        if hooks:
+            webhooks_out.deliveries_changed(
+                [(d.pk, f["status"]) for d, f in called if d.pk in recorded], checked=True
+            )
     others = []
     for delivery, fields in called:
         if delivery.pk in recorded:

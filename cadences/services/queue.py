@@ -230,6 +230,8 @@ def touch_record(
                 raise ValidationError(_("This lead is no longer on a cadence."))
             if enrollment.rep_id not in (None, rep.pk) and enrollment.leased_to_id != rep.pk:
                 raise ValidationError(_("This lead belongs to another rep."))
+            if _leased_to_another(enrollment, rep, now):  # a pool lead another rep is on
+                raise ValidationError(_("This lead belongs to another rep."))
             delivery_id = _send(enrollment, message, key, now) if message is not None else None
             touch = Touch.objects.create(
                 enrollment=enrollment,
@@ -249,6 +251,15 @@ def touch_record(
     except IntegrityError:  # the same key, submitted twice at once: the other one won
         return Recorded(Touch.objects.get(key=key), created=False)
     return Recorded(touch, created=True)
+
+
+def _leased_to_another(enrollment: Enrollment, rep: Rep, now: datetime) -> bool:
+    return (
+        enrollment.rep_id is None
+        and enrollment.leased_to_id not in (None, rep.pk)
+        and enrollment.lease_until is not None
+        and enrollment.lease_until >= now
+    )
 
 
 def _check_message(message: Message) -> None:

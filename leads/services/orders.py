@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection, transaction
+
 from growth.currency import rate_to_base
+from leads import signals
 from leads.models import Contact, Order, OrderLine, Product, Refund, Source
 from leads.services.events import touched_add
 
@@ -120,7 +123,38 @@ def order_upsert(
         refund_record(order=order, data=refund)
     if order.contact_id:
         touched_add(contact_ids=[order.contact_id])
+    if created:
+        _announce_created(order.pk)
     return order, created, True
+
+
+class _OrdersCreated:
+    """The on-commit callback that sends `orders_created` once for every order the
+    transaction created: a batch of a thousand orders is one signal, not a thousand."""
+
+    def __init__(self) -> None:
+        self.order_ids: list[int] = []
+        self.sent = False
+
+    def __call__(self) -> None:
+        self.sent = True
+        signals.orders_created.send(sender=Order, order_ids=list(self.order_ids))
+
+
+def _announce_created(order_id: int) -> None:
+    # Join the callback this transaction already has; a rolled-back transaction (or
+    # savepoint) drops its callback with it, so the next order registers a new one. An id
+    # added to a callback registered outside a savepoint that then rolls back names an
+    # order that does not exist: receivers read orders by id and find nothing.
+    for entry in connection.run_on_commit:  # (savepoint ids, callback, robust)
+        callback = entry[1]
+        # (A sent one is still listed only inside a test's never-committed transaction.)
+        if isinstance(callback, _OrdersCreated) and not callback.sent:
+            callback.order_ids.append(order_id)
+            return
+    pending = _OrdersCreated()
+    pending.order_ids.append(order_id)
+    transaction.on_commit(pending)
 
 
 def refund_record(*, order: Order, data: RefundData) -> tuple[Refund, bool]:

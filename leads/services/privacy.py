@@ -11,6 +11,8 @@ from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from growth import audit
+from growth.models import AuditEvent
 from leads.models import Contact, Event, LeadRating, PrivacyRequest, Session
 from leads.services.quality import ratings_erase
 
@@ -62,20 +64,59 @@ def contact_export_document(contact: Contact) -> dict[str, Any]:
     return json.loads(json.dumps(document, cls=DjangoJSONEncoder))
 
 
+def _audit(
+    action: str,
+    contact: Contact,
+    origin: str,
+    requested_by: Any,
+    ip: str | None,
+    detail: dict[str, Any] | None,
+) -> None:
+    # In the same transaction as the work: an export or erasure is on record, or undone.
+    audit.record(
+        action,
+        actor=requested_by,
+        actor_label="" if requested_by is not None else origin,
+        target=f"contact #{contact.pk}",
+        ip=ip,
+        **{"origin": origin, **(detail or {})},
+    )
+
+
 @transaction.atomic
-def contact_export(*, contact: Contact, origin: str, requested_by: Any = None) -> PrivacyRequest:
-    return PrivacyRequest.objects.create(
+def contact_export(
+    *,
+    contact: Contact,
+    origin: str,
+    requested_by: Any = None,
+    ip: str | None = None,
+    audit_detail: dict[str, Any] | None = None,
+) -> PrivacyRequest:
+    """Everything about the contact, kept as a privacy request and in the audit log (`ip`:
+    the caller's address when a person asked; `audit_detail`: more to record, e.g. the API
+    key used)."""
+    record = PrivacyRequest.objects.create(
         kind=PrivacyRequest.Kind.EXPORT,
         contact_id=contact.pk,
         origin=origin,
         requested_by=requested_by,
         export=contact_export_document(contact),
     )
+    _audit(AuditEvent.Action.EXPORT, contact, origin, requested_by, ip, audit_detail)
+    return record
 
 
 @transaction.atomic
-def contact_erase(*, contact: Contact, origin: str, requested_by: Any = None) -> PrivacyRequest:
-    """Remove personal data. Orders stay, unlinked from any person, so revenue adds up."""
+def contact_erase(
+    *,
+    contact: Contact,
+    origin: str,
+    requested_by: Any = None,
+    ip: str | None = None,
+    audit_detail: dict[str, Any] | None = None,
+) -> PrivacyRequest:
+    """Remove personal data. Orders stay, unlinked from any person, so revenue adds up. The
+    audit log records who erased whom (by number: the name is what goes)."""
     contact.identities.all().delete()
     contact.notes.all().delete()
     contact.consents.all().delete()
@@ -100,6 +141,7 @@ def contact_erase(*, contact: Contact, origin: str, requested_by: Any = None) ->
     contact.properties, contact.first_touch, contact.last_touch = {}, {}, {}
     contact.erased_at = timezone.now()
     contact.save()
+    _audit(AuditEvent.Action.ERASURE, contact, origin, requested_by, ip, audit_detail)
     return PrivacyRequest.objects.create(
         kind=PrivacyRequest.Kind.ERASE,
         contact_id=contact.pk,

@@ -398,7 +398,7 @@ def test_other_roles_are_refused(client_as, role):
     assert post_file(client, GOOGLE).status_code == 403
     response = client.post(reverse("api_ad_spend"), "[]", content_type="application/json")
     assert response.status_code == 403
-    assert "Marketer" in response.json()["detail"]
+    assert "Marketer" in response.json()["error"]["message"]
     assert AdSpend.objects.count() == 0
 
 
@@ -560,7 +560,7 @@ def test_api_lists_with_filters_and_pages(client_as):
     paged = client.get(url, {"page_size": 2}).json()
     assert len(paged["results"]) == 2 and paged["next"]
     bad = client.get(url, {"from": "someday"})
-    assert bad.status_code == 400 and "from" in bad.json()
+    assert bad.status_code == 400 and "from" in bad.json()["error"]["fields"]
 
 
 def test_api_bad_rows_are_all_reported_and_nothing_is_written(client_as):

@@ -35,7 +35,18 @@ EXPECTED_SECTIONS = {
         "inbox",
     },
     Role.MANAGER: {"team", "contacts", "dashboards", "inbox"},
-    Role.ADMIN: {"contacts", "imports", "users", "system", "sources", "inbound", "inbox"},
+    Role.ADMIN: {
+        "contacts",
+        "imports",
+        "users",
+        "audit",
+        "system",
+        "sources",
+        "inbound",
+        "inbox",
+        "api_keys",
+        "webhooks",
+    },
 }
 
 

@@ -393,9 +393,17 @@ def test_rep_without_scoring_rights_cannot_open_the_windows(client_as):
     assert client_as(Role.REP).get(reverse("lifecycle_settings")).status_code == 403
 
 
-def test_a_rep_records_purchase_intent_from_the_queue_and_returns_there(client_as):
+def test_a_rep_records_purchase_intent_from_the_queue_and_returns_there(client, user_with_role):
+    from cadences.models import Rep
+    from cadences.services.enrollment import enrollment_start
+    from tests.cadences.helpers import published
+
     contact = ContactFactory(lifecycle_stage="mql")
-    client = client_as(Role.REP)  # reps work the queue; they need no contact list
+    user = user_with_role(Role.REP)  # reps work the queue; they need no contact list
+    enrollment_start(
+        contact=contact, key="k", cadence=published(), rep=Rep.objects.create(user=user)
+    )
+    client.force_login(user)
     url = reverse("contact_purchase_intent", args=[contact.pk])
     response = client.post(url, {"note": "", "next": "/queue/"})
     assert (response.status_code, response["Location"]) == (302, "/queue/")

@@ -1,0 +1,159 @@
+"""Object-level authorisation: every endpoint, every role, an own and a foreign object.
+
+The rep's own contact is on a cadence enrollment assigned to it; the foreign one is another
+rep's. Roles that see contacts see both; a rep sees only its own (a foreign one is a 404,
+and lists leave it out); writes need "Export and erase contact data" (admins)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from growth.api.keys import api_key_create
+from growth.roles import Role
+from leads.models import Contact
+from tests.api.conftest import bearer
+from tests.api.helpers import Queue, queue_for
+
+pytestmark = pytest.mark.django_db
+
+SEE_ALL = {Role.MARKETER, Role.SALES_MANAGER, Role.MANAGER, Role.ADMIN}
+WRITERS = {Role.ADMIN}
+ROLES = [Role.MARKETER, Role.REP, Role.SALES_MANAGER, Role.MANAGER, Role.ADMIN]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    url: Callable[[Queue, str], str]  # (queue, "own" | "foreign") → URL
+    body: Callable[[Queue, str], Any] | None = None
+    writes: bool = False
+    lists: str = ""  # a list: the attribute of Queue its rows are
+
+    def call(self, client: Any, queue: Queue, side: str, **headers: Any) -> Any:
+        url = self.url(queue, side)
+        if self.method == "get":
+            return client.get(url, **headers)
+        body = json.dumps(self.body(queue, side)) if self.body else ""
+        return getattr(client, self.method)(url, body, content_type="application/json", **headers)
+
+
+def _obj(attr: str) -> Callable[[Queue, str], Any]:
+    return lambda q, side: getattr(q, side if attr == "contact" else f"{side}_{attr}")
+
+
+def _detail(prefix: str, attr: str, suffix: str = "") -> Callable[[Queue, str], str]:
+    return lambda q, side: f"/api/v1/{prefix}/{_obj(attr)(q, side).pk}/{suffix}"
+
+
+ENDPOINTS = [
+    Endpoint("contacts list", "get", lambda q, s: "/api/v1/contacts/", lists="contact"),
+    Endpoint("contact get", "get", _detail("contacts", "contact")),
+    Endpoint("events list", "get", lambda q, s: "/api/v1/events/", lists="event"),
+    Endpoint("event get", "get", _detail("events", "event")),
+    Endpoint("orders list", "get", lambda q, s: "/api/v1/orders/", lists="order"),
+    Endpoint("order get", "get", _detail("orders", "order")),
+    Endpoint(
+        "contact update",
+        "patch",
+        _detail("contacts", "contact"),
+        body=lambda q, s: {"company": "ACME"},
+        writes=True,
+    ),
+    Endpoint(
+        "contact create",
+        "post",
+        lambda q, s: "/api/v1/contacts/",
+        body=lambda q, s: {"email": f"new-{s}@example.com"},
+        writes=True,
+    ),
+    Endpoint(
+        "contact merge",
+        "post",
+        lambda q, s: "/api/v1/contacts/merge/",
+        body=lambda q, s: {
+            "survivor": getattr(q, s).pk,
+            "merged": (q.foreign if s == "own" else q.own).pk,
+            "reason": "test",
+        },
+        writes=True,
+    ),
+    Endpoint("contact export", "post", _detail("contacts", "contact", "export/"), writes=True),
+    Endpoint(
+        "contact erase",
+        "post",
+        _detail("contacts", "contact", "erase/"),
+        body=lambda q, s: {"confirm": "ERASE"},
+        writes=True,
+    ),
+]
+
+
+def expected(endpoint: Endpoint, role: Role, side: str) -> int:
+    if endpoint.writes:
+        if role not in WRITERS:
+            return 403
+        return 201 if endpoint.name == "contact create" else 200
+    if endpoint.lists or role in SEE_ALL or side == "own":
+        return 200
+    return 404
+
+
+@pytest.fixture
+def world(user_with_role):  # type: ignore[no-untyped-def]
+    def make(role: Role) -> tuple[Any, Queue]:
+        user = user_with_role(role)
+        other_rep = user_with_role(Role.REP)
+        return user, queue_for(user, other_rep)
+
+    return make
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("role", ROLES, ids=str)
+@pytest.mark.parametrize("side", ["own", "foreign"])
+def test_every_endpoint_every_role_own_and_foreign(client, world, endpoint, role, side):
+    user, queue = world(role)
+    client.force_login(user)
+    response = endpoint.call(client, queue, side)
+    assert response.status_code == expected(endpoint, role, side), response.content
+    if response.status_code in (403, 404):
+        assert set(response.json()) == {"error"}  # the error body, never the object
+    if endpoint.lists:
+        rows = {row["id"] for row in response.json()["results"]}
+        own, foreign = _obj(endpoint.lists)(queue, "own"), _obj(endpoint.lists)(queue, "foreign")
+        assert own.pk in rows
+        assert (foreign.pk in rows) == (role in SEE_ALL)
+        # Filtering by the foreign contact does not reach it either.
+        if endpoint.lists != "contact":
+            filtered = client.get(endpoint.url(queue, side), {"contact": queue.foreign.pk})
+            assert bool(filtered.json()["results"]) == (role in SEE_ALL)
+    if endpoint.writes and role not in WRITERS:
+        own = Contact.objects.get(pk=queue.own.pk)
+        assert own.company != "ACME" and own.erased_at is None and own.merged_into_id is None
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_keys_reach_what_their_scopes_name(client, world, endpoint):
+    admin, queue = world(Role.ADMIN)
+    scope = endpoint.url(queue, "own").split("/")[3]  # /api/v1/<resource>/…
+    level = "write" if endpoint.writes else "read"
+    right = api_key_create(name="r", scopes={scope: level}, created_by=admin).plain
+    other = "events" if scope != "events" else "orders"
+    wrong = api_key_create(name="w", scopes={other: "write"}, created_by=admin).plain
+    refused = endpoint.call(client, queue, "foreign", headers=bearer(wrong))
+    assert refused.status_code == 403
+    assert f"{scope}:{level}" in refused.json()["error"]["message"]
+    allowed = endpoint.call(client, queue, "foreign", headers=bearer(right))
+    assert allowed.status_code == expected(endpoint, Role.ADMIN, "foreign"), allowed.content
+
+
+@pytest.mark.parametrize("role", ROLES, ids=str)
+def test_ad_spend_is_the_marketers(client_as, role):
+    response = client_as(role).get("/api/v1/ad-spend/")
+    assert response.status_code == (200 if role == Role.MARKETER else 403)
