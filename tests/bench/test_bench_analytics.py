@@ -88,7 +88,9 @@ def _check_generated_shop() -> None:
     assert _one("SELECT count(*) FROM analytics_othercost") > 0
     # Indexes and keys are back, triggers on; the shop is found again by its size.
     assert _one("SELECT count(*) FROM pg_indexes WHERE indexname = 'event_timeline'") == 1
-    assert _one("SELECT count(*) FROM pg_trigger WHERE tgname = 'analytics_mark_ins'") == 5
+    assert (
+        _one("SELECT count(*) FROM pg_trigger WHERE tgname = 'analytics_mark_ins'") == 6
+    )  # orders, refunds, sessions, events, stage changes, contacts
     assert (
         _one(
             "SELECT count(*) FROM pg_trigger WHERE tgname = 'analytics_mark_ins' "
