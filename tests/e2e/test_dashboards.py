@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from analytics.demo import demo_analytics_load
 from analytics.models import ClvFit, CustomerPrediction
+from analytics.services.clv import predictions_roll_up
 from analytics.services.rollups import rollups_refresh
 from growth.roles import Role
 from leads.demo.loader import demo_shop_load
@@ -34,6 +35,7 @@ def test_manager_reads_the_dashboard_and_filters_it(page: Page, user_with_role):
         CustomerPrediction.objects.create(
             contact=contact, p_alive=alive, expected_orders=1, predicted_clv=Decimal("50.00")
         )
+    predictions_roll_up()  # as the fit does after storing its predictions
     sign_in(page, manager.username, PASSWORD)
     page.get_by_test_id("nav").get_by_role("link", name="Dashboards").click()
     expect(page.get_by_role("heading", name="Dashboards: Manager")).to_be_visible()
