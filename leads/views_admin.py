@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from growth import navigation
+from growth.audit import client_ip
 from growth.permissions import capability_required
 from growth.roles import Capability
 from leads import selectors_admin as selectors
@@ -103,7 +104,8 @@ def source_rotate_view(request: HttpRequest, pk: int) -> HttpResponse:
     if source.kind == Source.Kind.IMPORT:
         raise Http404  # an import has nothing to rotate
     if request.method == "POST":
-        return _credential_page(request, source, source_rotate(source=source))
+        rotated = source_rotate(source=source, actor=request.user, ip=client_ip(request))
+        return _credential_page(request, source, rotated)
     return render(request, "leads/sources/rotate.html", {"source": source})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -87,12 +88,23 @@ def source_create(
 
 
 @transaction.atomic
-def source_rotate(*, source: Source) -> str:
-    """Replace the write key or secret; the old one stops working at once."""
+def source_rotate(*, source: Source, actor: Any = None, ip: str | None = None) -> str:
+    """Replace the write key or secret; the old one stops working at once. Audited."""
+    from growth import audit
+    from growth.models import AuditEvent
+
     credential = _apply_new_credential(source)
     source.rotated_at = timezone.now()
     source.save(update_fields=["write_key_hash", "write_key_hint", "secret", "rotated_at"])
     transaction.on_commit(_forget_keys)
+    audit.record(
+        AuditEvent.Action.SOURCE_CREDENTIAL_ROTATED,
+        actor=actor,
+        actor_label="" if actor else "system",
+        target=f"{source.name} ({source.kind})",
+        ip=ip,
+        source=source.pk,
+    )
     return credential
 
 

@@ -137,6 +137,13 @@ def test_rotating_replaces_the_key_after_a_confirmation(client_as):
     assert not Source.objects.filter(write_key_hash=Source.hash_key(first)).exists()
     assert source.rotated_at is not None
     assert "no-store" in response["Cache-Control"]
+    # Audited, naming who did it and where from, and never the credential itself.
+    from growth.models import AuditEvent
+
+    [event] = AuditEvent.objects.filter(action="source_rotated")
+    assert event.actor is not None and event.ip == "127.0.0.1"
+    assert event.target == "Site (tracking)" and event.detail == {"source": source.pk}
+    assert first not in str(event.detail) and second not in str(event.detail)
 
 
 def test_shopify_source_keeps_the_secret_shopify_issued(client_as):
