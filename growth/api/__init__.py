@@ -40,11 +40,12 @@ How to add a resource (say, segments, in leads/api.py or the app's own api modul
            filters = SegmentFilters
            ordering = ("-id",)                      # a stable key for the cursor
 
+           lookups = {"kind": "kind"}               # ORM lookup -> filter, when given
+
            def visible(self):
                return Segment.objects.all()         # narrow it by self.caller for roles
 
-           def filtered(self, queryset, filters):
-               return queryset.filter(kind=filters["kind"]) if filters.get("kind") else queryset
+           # or override filtered(self, queryset, filters) for more than plain lookups
 
        class SegmentDetail(DetailView):             # GET /segments/<pk>/
            access = SEGMENTS
