@@ -31,6 +31,7 @@ urlpatterns = [
     path("settings/api-keys/<int:pk>/revoke/", views_api_keys.key_revoke, name="api_key_revoke"),
     path("", include("growth.api.urls")),  # /api/schema/, /api/docs/
     path("api/v1/", include("leads.api")),
+    path("api/v1/", include("automations.api")),
     path("", include("leads.urls")),
     path("", include("automations.urls")),
     path("", include("cadences.urls")),

@@ -24,7 +24,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -58,6 +58,7 @@ from leads.services.privacy import contact_erase, contact_export
 CONTACTS = Access("contacts", read=[C.VIEW_CONTACTS, C.WORK_QUEUE], write=[C.MANAGE_DATA])
 EVENTS = Access("events", read=[C.VIEW_CONTACTS, C.WORK_QUEUE])
 ORDERS = Access("orders", read=[C.VIEW_CONTACTS, C.WORK_QUEUE])
+SEGMENTS = Access("segments", read=[C.VIEW_CONTACTS])
 ERASE_WORD = "ERASE"
 MAX_ID = 2**63 - 1  # bigint
 
@@ -550,6 +551,75 @@ class OrderDetail(OrdersMixin, DetailView):
     serializer_class = OrderOut
 
 
+# --- Segments ------------------------------------------------------------------------------
+
+
+class SegmentOut(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = (
+            "id",
+            "name",
+            "description",
+            "kind",
+            "state",
+            "member_count",
+            "computed_at",
+            "created_at",
+            "updated_at",
+        )
+
+
+class SegmentFiltersIn(Filters):
+    kind = serializers.ChoiceField(choices=Segment.Kind.values, required=False)
+
+
+class MemberOut(serializers.ModelSerializer):
+    contact = serializers.IntegerField(source="contact_id")
+    email = serializers.CharField(source="contact.email")
+
+    class Meta:
+        model = SegmentMembership
+        fields = ("contact", "email", "entered_at")
+
+
+class SegmentsMixin:
+    """Segments are everyone's who sees contacts (a sales rep does not: 403)."""
+
+    access = SEGMENTS
+    caller: Caller
+
+    def visible(self) -> QuerySet[Segment]:
+        return Segment.objects.all()
+
+
+class SegmentList(SegmentsMixin, ListView):
+    """Segments, lists, RFM segments and personas, newest first, with their member count."""
+
+    serializer_class = SegmentOut
+    filters = SegmentFiltersIn
+    lookups = {"kind": "kind"}
+
+
+class SegmentDetail(SegmentsMixin, DetailView):
+    serializer_class = SegmentOut
+
+
+class SegmentMembers(SegmentsMixin, ListView):
+    """The segment's current members, most recently entered first."""
+
+    serializer_class = MemberOut
+    ordering = ("-entered_at", "-id")
+
+    def get_queryset(self) -> QuerySet[SegmentMembership]:
+        segment = generics.get_object_or_404(self.visible(), pk=self.kwargs["pk"])
+        members = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True)
+        members = members.select_related("contact").only(
+            "id", "entered_at", "contact_id", "contact__email"
+        )
+        return _restricted(members, self.caller, "contact_id")
+
+
 urlpatterns = [
     path("contacts/", ContactList.as_view(), name="api_contacts"),
     path("contacts/merge/", ContactMerge.as_view(), name="api_contact_merge"),
@@ -560,4 +630,7 @@ urlpatterns = [
     path("events/<int:pk>/", EventDetail.as_view(), name="api_event"),
     path("orders/", OrderList.as_view(), name="api_orders"),
     path("orders/<int:pk>/", OrderDetail.as_view(), name="api_order"),
+    path("segments/", SegmentList.as_view(), name="api_segments"),
+    path("segments/<int:pk>/", SegmentDetail.as_view(), name="api_segment"),
+    path("segments/<int:pk>/members/", SegmentMembers.as_view(), name="api_segment_members"),
 ]

@@ -27,6 +27,9 @@ RESOURCES: dict[str, str | Promise] = {
     "events": gettext_lazy("Events"),
     "orders": gettext_lazy("Orders"),
     "ad_spend": gettext_lazy("Ad spend"),
+    "segments": gettext_lazy("Segments and their members"),
+    "deliveries": gettext_lazy("Deliveries (messages sent or held)"),
+    "journeys": gettext_lazy("Journeys (write: enroll contacts)"),
 }
 
 

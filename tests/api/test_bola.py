@@ -2,7 +2,11 @@
 
 The rep's own contact is on a cadence enrollment assigned to it; the foreign one is another
 rep's. Roles that see contacts see both; a rep sees only its own (a foreign one is a 404,
-and lists leave it out); writes need "Export and erase contact data" (admins)."""
+and lists leave it out); writes need "Export and erase contact data" (admins).
+
+Segments, deliveries and journeys are not split by queue: an endpoint's `readers` reach
+every object (own and foreign alike) and every other role is refused (403); each side has
+its own segment, message and journey (tests.api.helpers.with_automation)."""
 
 from __future__ import annotations
 
@@ -13,17 +17,19 @@ from typing import Any
 
 import pytest
 
+from automations.models import JourneyRun
 from growth.api.keys import api_key_create
 from growth.roles import Role
 from leads.models import Contact
 from tests.api.conftest import bearer
-from tests.api.helpers import Queue, queue_for
+from tests.api.helpers import Queue, queue_for, with_automation
 
 pytestmark = pytest.mark.django_db
 
 SEE_ALL = {Role.MARKETER, Role.SALES_MANAGER, Role.MANAGER, Role.ADMIN}
 WRITERS = {Role.ADMIN}
 ROLES = [Role.MARKETER, Role.REP, Role.SALES_MANAGER, Role.MANAGER, Role.ADMIN]
+JOURNEY_BUILDERS = frozenset({Role.MARKETER})  # "Build trigger journeys" / "Edit templates"
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,10 @@ class Endpoint:
     body: Callable[[Queue, str], Any] | None = None
     writes: bool = False
     lists: str = ""  # a list: the attribute of Queue its rows are
+    row: str = "id"  # the field of a list's row that holds that object's id
+    nested: bool = False  # a list under the side's object: it holds the side's row only
+    by_contact: bool = False  # a list with a `contact` filter
+    readers: frozenset[Role] | None = None  # all of them see everything; None: the queue rule
 
     def call(self, client: Any, queue: Queue, side: str, **headers: Any) -> Any:
         url = self.url(queue, side)
@@ -54,9 +64,9 @@ def _detail(prefix: str, attr: str, suffix: str = "") -> Callable[[Queue, str], 
 ENDPOINTS = [
     Endpoint("contacts list", "get", lambda q, s: "/api/v1/contacts/", lists="contact"),
     Endpoint("contact get", "get", _detail("contacts", "contact")),
-    Endpoint("events list", "get", lambda q, s: "/api/v1/events/", lists="event"),
+    Endpoint("events list", "get", lambda q, s: "/api/v1/events/", lists="event", by_contact=True),
     Endpoint("event get", "get", _detail("events", "event")),
-    Endpoint("orders list", "get", lambda q, s: "/api/v1/orders/", lists="order"),
+    Endpoint("orders list", "get", lambda q, s: "/api/v1/orders/", lists="order", by_contact=True),
     Endpoint("order get", "get", _detail("orders", "order")),
     Endpoint(
         "contact update",
@@ -91,10 +101,68 @@ ENDPOINTS = [
         body=lambda q, s: {"confirm": "ERASE"},
         writes=True,
     ),
+    Endpoint(
+        "segments list",
+        "get",
+        lambda q, s: "/api/v1/segments/",
+        lists="segment",
+        readers=frozenset(SEE_ALL),
+    ),
+    Endpoint("segment get", "get", _detail("segments", "segment"), readers=frozenset(SEE_ALL)),
+    Endpoint(
+        "segment members",
+        "get",
+        _detail("segments", "segment", "members/"),
+        lists="contact",
+        row="contact",
+        nested=True,
+        readers=frozenset(SEE_ALL),
+    ),
+    Endpoint(
+        "deliveries list",
+        "get",
+        lambda q, s: "/api/v1/deliveries/",
+        lists="delivery",
+        by_contact=True,
+        readers=JOURNEY_BUILDERS,
+    ),
+    Endpoint("delivery get", "get", _detail("deliveries", "delivery"), readers=JOURNEY_BUILDERS),
+    Endpoint(
+        "journeys list",
+        "get",
+        lambda q, s: "/api/v1/journeys/",
+        lists="journey",
+        readers=JOURNEY_BUILDERS,
+    ),
+    Endpoint("journey get", "get", _detail("journeys", "journey"), readers=JOURNEY_BUILDERS),
+    Endpoint(
+        "journey runs",
+        "get",
+        _detail("journeys", "journey", "runs/"),
+        lists="contact",
+        row="contact",
+        nested=True,
+        readers=JOURNEY_BUILDERS,
+    ),
+    Endpoint(
+        "journey enroll",
+        "post",
+        _detail("journeys", "journey", "enroll/"),
+        # The other side's contact: not in this journey yet, so it enters (201).
+        body=lambda q, s: {"contact": (q.foreign if s == "own" else q.own).pk},
+        writes=True,
+        readers=JOURNEY_BUILDERS,
+    ),
 ]
 
 
-def expected(endpoint: Endpoint, role: Role, side: str) -> int:
+def expected(endpoint: Endpoint, role: Role | None, side: str) -> int:
+    """The status for a person with `role`, or for an API key with the scope (role None)."""
+    if endpoint.readers is not None:
+        if role is not None and role not in endpoint.readers:
+            return 403
+        return 201 if endpoint.writes else 200
+    role = Role.ADMIN if role is None else role
     if endpoint.writes:
         if role not in WRITERS:
             return 403
@@ -114,33 +182,48 @@ def world(user_with_role):  # type: ignore[no-untyped-def]
     return make
 
 
+def prepared(endpoint: Endpoint, queue: Queue) -> Queue:
+    return with_automation(queue) if endpoint.readers is not None else queue
+
+
+def sees_all(endpoint: Endpoint, role: Role) -> bool:
+    return role in (SEE_ALL if endpoint.readers is None else endpoint.readers)
+
+
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 @pytest.mark.parametrize("role", ROLES, ids=str)
 @pytest.mark.parametrize("side", ["own", "foreign"])
 def test_every_endpoint_every_role_own_and_foreign(client, world, endpoint, role, side):
     user, queue = world(role)
+    queue = prepared(endpoint, queue)
     client.force_login(user)
+    runs_before = JourneyRun.objects.count()
     response = endpoint.call(client, queue, side)
     assert response.status_code == expected(endpoint, role, side), response.content
     if response.status_code in (403, 404):
         assert set(response.json()) == {"error"}  # the error body, never the object
-    if endpoint.lists:
-        rows = {row["id"] for row in response.json()["results"]}
+    if endpoint.lists and response.status_code == 200:
+        rows = {row[endpoint.row] for row in response.json()["results"]}
         own, foreign = _obj(endpoint.lists)(queue, "own"), _obj(endpoint.lists)(queue, "foreign")
-        assert own.pk in rows
-        assert (foreign.pk in rows) == (role in SEE_ALL)
+        if endpoint.nested:  # the side's segment or journey: its own contact only
+            assert rows == {_obj(endpoint.lists)(queue, side).pk}
+        else:
+            assert own.pk in rows
+            assert (foreign.pk in rows) == sees_all(endpoint, role)
         # Filtering by the foreign contact does not reach it either.
-        if endpoint.lists != "contact":
+        if endpoint.by_contact:
             filtered = client.get(endpoint.url(queue, side), {"contact": queue.foreign.pk})
-            assert bool(filtered.json()["results"]) == (role in SEE_ALL)
-    if endpoint.writes and role not in WRITERS:
+            assert bool(filtered.json()["results"]) == sees_all(endpoint, role)
+    if endpoint.writes and response.status_code == 403:
         own = Contact.objects.get(pk=queue.own.pk)
         assert own.company != "ACME" and own.erased_at is None and own.merged_into_id is None
+        assert JourneyRun.objects.count() == runs_before
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 def test_keys_reach_what_their_scopes_name(client, world, endpoint):
     admin, queue = world(Role.ADMIN)
+    queue = prepared(endpoint, queue)
     scope = endpoint.url(queue, "own").split("/")[3]  # /api/v1/<resource>/…
     level = "write" if endpoint.writes else "read"
     right = api_key_create(name="r", scopes={scope: level}, created_by=admin).plain
@@ -150,7 +233,7 @@ def test_keys_reach_what_their_scopes_name(client, world, endpoint):
     assert refused.status_code == 403
     assert f"{scope}:{level}" in refused.json()["error"]["message"]
     allowed = endpoint.call(client, queue, "foreign", headers=bearer(right))
-    assert allowed.status_code == expected(endpoint, Role.ADMIN, "foreign"), allowed.content
+    assert allowed.status_code == expected(endpoint, None, "foreign"), allowed.content
 
 
 @pytest.mark.parametrize("role", ROLES, ids=str)

@@ -11,6 +11,7 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, given, note, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -22,7 +23,9 @@ from schemathesis.specs.openapi.checks import (
 
 from growth.api.keys import api_key_create
 from growth.roles import Role
+from leads.models import Segment, SegmentMembership
 from tests.api.conftest import ALL_WRITE
+from tests.api.helpers import delivery_for, manual_journey
 from tests.leads.factories import ContactFactory, EventFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +56,15 @@ def api_schema(db) -> Iterator[Any]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def full_key(user_with_role) -> str:  # type: ignore[no-untyped-def]
     admin = user_with_role(Role.ADMIN)
-    for _ in range(3):  # a few rows, so some generated ids find an object
-        EventFactory(contact=ContactFactory())
+    for i in range(3):  # a few rows, so some generated ids find an object
+        contact = ContactFactory()
+        EventFactory(contact=contact)
+        journey = manual_journey(f"Journey {i}")
+        delivery_for(contact, journey)
+        segment = Segment.objects.create(name=f"Segment {i}", kind=Segment.Kind.STATIC)
+        SegmentMembership.objects.create(
+            segment=segment, contact=contact, entered_at=timezone.now()
+        )
     return api_key_create(
         name="schemathesis", scopes=ALL_WRITE, created_by=admin, rate_limit_per_minute=100_000
     ).plain
