@@ -7,6 +7,7 @@ caller's visible objects (`visible()`), validated filters and cursor pages.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from django.conf import settings
@@ -53,16 +54,18 @@ class ApiView(APIView):
         return caller(self.request)
 
 
-class ResourceView(ApiView, generics.GenericAPIView):
+class ResourceView(ApiView, generics.GenericAPIView, metaclass=ABCMeta):
+    """A resource's views: each concrete one says what its caller may see (`visible`)."""
+
     filter_backends: Any = []
     filters: type[Filters] = NoFilters
     ordering: tuple[str, ...] = ("-id",)
     # Simple filters: ORM lookup → filter name, applied when the filter is given.
     lookups: dict[str, str] = {}
 
+    @abstractmethod
     def visible(self) -> QuerySet[Any]:
         """Objects the caller may see: a foreign object is then a 404, never data."""
-        raise NotImplementedError
 
     def filtered(self, queryset: QuerySet[Any], filters: dict[str, Any]) -> QuerySet[Any]:
         """The list narrowed by its validated filters (`lookups`; override for more)."""

