@@ -78,12 +78,18 @@ def wanted_types_refresh() -> set[str]:
     return types
 
 
+def _wanted_types() -> list[str] | None:
+    """The cached event types of the active subscriptions; None when unknown."""
+    try:
+        types: list[str] | None = cache.get(WANTED_KEY)
+    except Exception:
+        return None
+    return types
+
+
 def wanted(event_type: str) -> bool:
     """Whether an active subscription may want `event_type`; True when unknown."""
-    try:
-        types = cache.get(WANTED_KEY)
-    except Exception:
-        return True
+    types = _wanted_types()
     if types is None:
         return True
     return event_type in types or (event_type in DELIVERY_EVENTS and DELIVERY_ALL in types)
@@ -91,10 +97,7 @@ def wanted(event_type: str) -> bool:
 
 def delivery_events_wanted() -> bool:
     """Whether an active subscription may want some delivery event; True when unknown."""
-    try:
-        types = cache.get(WANTED_KEY)
-    except Exception:
-        return True
+    types = _wanted_types()
     if types is None:
         return True
     return any(t == DELIVERY_ALL or t in DELIVERY_EVENTS for t in types)

@@ -34,6 +34,12 @@ def _note_database_error(sender: Any, request: HttpRequest | None = None, **kwar
         request._database_down = True  # type: ignore[attr-defined]
 
 
+def database_was_down(request: HttpRequest) -> bool:
+    """Whether handling this request failed because the database could not be reached (the
+    web UI's 503 page here, the API's JSON 503 in growth.api.middleware)."""
+    return getattr(request, "_database_down", False)
+
+
 def database_down_response() -> HttpResponse:
     html = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
     response = HttpResponse(html, status=503)
@@ -53,7 +59,7 @@ class DatabaseDownMiddleware:
         response = self.get_response(request)
         if (
             response.status_code >= 500
-            and getattr(request, "_database_down", False)
+            and database_was_down(request)
             and not request.path.startswith(API_PREFIX)
         ):
             return database_down_response()

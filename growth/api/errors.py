@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from growth.middleware_db import DATABASE_ERRORS, RETRY_AFTER_SECONDS
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -33,7 +34,6 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the object's state."
 
 
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 CODES = {  # for statuses whose exception carries no code of its own
     400: "invalid",
     401: "not_authenticated",
@@ -102,7 +102,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         return Response(
             body("unavailable", database_down_message()),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "30"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(_("Not found, or not yours to see."))

@@ -1,28 +1,18 @@
 """JSON errors for /api/ paths outside the DRF views: no route (404), a middleware that
-fails because the database is down (503, not a 500 HTML page), any other 500."""
+fails because the database is down (503, not a 500 HTML page: growth.middleware_db notes
+it), any other 500."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from typing import Any
 
-from django.core.signals import got_request_exception
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from growth.api.errors import DATABASE_ERRORS, database_down_message, json_error
+from growth.api.errors import database_down_message, json_error
+from growth.middleware_db import RETRY_AFTER_SECONDS, database_was_down
 
 API_PREFIX = "/api/"
-
-
-@receiver(got_request_exception, dispatch_uid="growth.api.middleware")
-def _remember_exception(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
-    """Django turns an exception in a middleware into a 500 response before we see it; note
-    what it was (the signal is sent while it is being handled) to answer 503 for the DB."""
-    if request is not None:
-        request._api_exception = sys.exc_info()[1]  # type: ignore[attr-defined]
 
 
 class ApiErrorMiddleware:
@@ -35,9 +25,9 @@ class ApiErrorMiddleware:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response  # already an API error body
-        if isinstance(getattr(request, "_api_exception", None), DATABASE_ERRORS):
+        if database_was_down(request):
             response = json_error(503, database_down_message())
-            response["Retry-After"] = "30"
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         if response.status_code == 404:
             return json_error(404, _("There is no such API endpoint: see /api/docs/."))
