@@ -32,6 +32,9 @@ urlpatterns = [
     path("", include("growth.api.urls")),  # /api/schema/, /api/docs/
     path("api/v1/", include("leads.api")),
     path("api/v1/", include("automations.api")),
+    path("api/v1/", include("leads.api_lifecycle")),
+    path("api/v1/", include("cadences.api")),
+    path("api/v1/kpis/", include("analytics.api_kpis")),
     path("", include("leads.urls")),
     path("", include("automations.urls")),
     path("", include("cadences.urls")),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.apps import apps
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.urls import path
@@ -34,6 +33,7 @@ from growth.api.filters import Filters, Strict
 from growth.api.permissions import Access, Caller
 from growth.api.views import DetailView, ListView, ResourceView
 from growth.roles import Capability as C
+from leads.access import assigned_contacts
 from leads.forms_contacts import STAGES
 from leads.models import (
     Consent,
@@ -70,14 +70,9 @@ def contact_restriction(who: Caller, contact_field: str = "pk") -> Q | None:
         return None
     if not who.can(C.WORK_QUEUE):
         return Q(pk__in=[])
-    # Through the app registry: leads does not import cadences (it sits below it).
-    enrollment = apps.get_model("cadences", "Enrollment")
-    own = enrollment.objects.filter(
-        Q(rep__user=who.user) | Q(leased_to__user=who.user),
-        contact=OuterRef(contact_field),
-        status__in=[enrollment.Status.ACTIVE, enrollment.Status.PAUSED],
-    )
-    return Q(Exists(own))
+    # The web pages' rule (leads.access): the contacts of the rep's own enrollments, current
+    # or ended, and those leased to it now.
+    return assigned_contacts(who.user, contact_field)
 
 
 def _restricted(queryset: QuerySet[Any], who: Caller, contact_field: str) -> QuerySet[Any]:

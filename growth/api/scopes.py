@@ -30,6 +30,9 @@ RESOURCES: dict[str, str | Promise] = {
     "segments": gettext_lazy("Segments and their members"),
     "deliveries": gettext_lazy("Deliveries (messages sent or held)"),
     "journeys": gettext_lazy("Journeys (write: enroll contacts)"),
+    "lifecycle": gettext_lazy("Lifecycle stages and scores (write: move a stage by hand)"),
+    "cadences": gettext_lazy("Cadences and enrollments (write: enroll, pause, resume, stop)"),
+    "kpis": gettext_lazy("KPIs (read only)"),
 }
 
 

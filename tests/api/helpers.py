@@ -26,6 +26,12 @@ class Queue:
     foreign_event: Any
     own_order: Any
     foreign_order: Any
+    # Each side's cadence, and its contact's enrollment on it (assigned to that side's rep).
+    own_cadence: Any = None
+    foreign_cadence: Any = None
+    own_enrollment: Any = None
+    foreign_enrollment: Any = None
+    free: Any = None  # a contact on no cadence, in nobody's queue
     # Filled by with_automation(): a segment, a delivery and a journey run per contact.
     own_segment: Any = None
     foreign_segment: Any = None
@@ -52,12 +58,19 @@ def order_for(contact: Any) -> Any:
 
 
 def queue_for(rep_user: Any, other_user: Any) -> Queue:
-    """`rep_user`'s queue holds `own`; `other_user`'s holds `foreign`."""
-    cadence = published()
+    """`rep_user`'s queue holds `own` (on the cadence "Fast"); `other_user`'s holds `foreign`
+    (on "Slow")."""
     own, foreign = mql(1), mql(2)
-    for contact, user in ((own, rep_user), (foreign, other_user)):
+    enrollments = []
+    for contact, user, name in ((own, rep_user, "Fast"), (foreign, other_user, "Slow")):
         rep, _created = Rep.objects.get_or_create(user=user)
-        enrollment_start(contact=contact, key=f"k{contact.pk}", cadence=cadence, rep=rep)
+        enrollments.append(
+            enrollment_start(
+                contact=contact, key=f"k{contact.pk}", cadence=published(name), rep=rep
+            )
+        )
+    own_enrollment, foreign_enrollment = enrollments
+    assert own_enrollment is not None and foreign_enrollment is not None
     return Queue(
         own=own,
         foreign=foreign,
@@ -65,6 +78,11 @@ def queue_for(rep_user: Any, other_user: Any) -> Queue:
         foreign_event=EventFactory(contact=foreign),
         own_order=order_for(own),
         foreign_order=order_for(foreign),
+        own_cadence=own_enrollment.cadence,
+        foreign_cadence=foreign_enrollment.cadence,
+        own_enrollment=own_enrollment,
+        foreign_enrollment=foreign_enrollment,
+        free=mql(3),
     )
 
 

@@ -6,7 +6,12 @@ and lists leave it out); writes need "Export and erase contact data" (admins).
 
 Segments, deliveries and journeys are not split by queue: an endpoint's `readers` reach
 every object (own and foreign alike) and every other role is refused (403); each side has
-its own segment, message and journey (tests.api.helpers.with_automation)."""
+its own segment, message and journey (tests.api.helpers.with_automation).
+
+Lifecycle and enrollments follow the queue rule; writes that are not the admins' name their
+`writers` (moving a stage: whoever moves stages in the web UI, a rep on its own leads only).
+Cadences, the scoring definitions and the KPIs have `readers`; each side has its own cadence
+and enrollment (tests.api.helpers.queue_for)."""
 
 from __future__ import annotations
 
@@ -18,9 +23,11 @@ from typing import Any
 import pytest
 
 from automations.models import JourneyRun
+from cadences.models import Enrollment
+from cadences.services.enrollment import enrollment_pause
 from growth.api.keys import api_key_create
 from growth.roles import Role
-from leads.models import Contact
+from leads.models import Contact, ScoreModel, StageChange
 from tests.api.conftest import bearer
 from tests.api.helpers import Queue, queue_for, with_automation
 
@@ -30,6 +37,11 @@ SEE_ALL = {Role.MARKETER, Role.SALES_MANAGER, Role.MANAGER, Role.ADMIN}
 WRITERS = {Role.ADMIN}
 ROLES = [Role.MARKETER, Role.REP, Role.SALES_MANAGER, Role.MANAGER, Role.ADMIN]
 JOURNEY_BUILDERS = frozenset({Role.MARKETER})  # "Build trigger journeys" / "Edit templates"
+STAGE_MOVERS = frozenset({Role.MARKETER, Role.REP, Role.SALES_MANAGER})  # scoring or queue
+SCORERS = frozenset({Role.MARKETER, Role.SALES_MANAGER})  # "Edit scoring rules …"
+CADENCE_READERS = frozenset(SEE_ALL)  # cadence pages, team board or contacts
+CADENCE_DESIGNERS = frozenset({Role.SALES_MANAGER})  # "Design cadences and assign reps"
+DASHBOARD_READERS = frozenset({Role.MARKETER, Role.SALES_MANAGER, Role.MANAGER})
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,10 @@ class Endpoint:
     nested: bool = False  # a list under the side's object: it holds the side's row only
     by_contact: bool = False  # a list with a `contact` filter
     readers: frozenset[Role] | None = None  # all of them see everything; None: the queue rule
+    writers: frozenset[Role] | None = None  # who may write; None: WRITERS (or the readers)
+    created: bool = False  # success is 201
+    scope: str = ""  # the key's scope; "": the URL's resource (/api/v1/<resource>/…)
+    before: Callable[[Queue, str], Any] | None = None  # prepares the side's object first
 
     def call(self, client: Any, queue: Queue, side: str, **headers: Any) -> Any:
         url = self.url(queue, side)
@@ -59,6 +75,15 @@ def _obj(attr: str) -> Callable[[Queue, str], Any]:
 
 def _detail(prefix: str, attr: str, suffix: str = "") -> Callable[[Queue, str], str]:
     return lambda q, side: f"/api/v1/{prefix}/{_obj(attr)(q, side).pk}/{suffix}"
+
+
+def _primary_model(q: Queue, side: str) -> str:
+    model = ScoreModel.objects.get(is_primary=True)
+    return f"/api/v1/contacts/{getattr(q, side).pk}/scores/{model.pk}/"
+
+
+def _paused(q: Queue, side: str) -> None:
+    enrollment_pause(enrollment=getattr(q, f"{side}_enrollment"))
 
 
 ENDPOINTS = [
@@ -81,6 +106,7 @@ ENDPOINTS = [
         lambda q, s: "/api/v1/contacts/",
         body=lambda q, s: {"email": f"new-{s}@example.com"},
         writes=True,
+        created=True,
     ),
     Endpoint(
         "contact merge",
@@ -151,24 +177,114 @@ ENDPOINTS = [
         # The other side's contact: not in this journey yet, so it enters (201).
         body=lambda q, s: {"contact": (q.foreign if s == "own" else q.own).pk},
         writes=True,
+        created=True,
         readers=JOURNEY_BUILDERS,
     ),
+    # Lifecycle and scores: the queue rule.
+    Endpoint(
+        "lifecycle get", "get", _detail("contacts", "contact", "lifecycle/"), scope="lifecycle"
+    ),
+    Endpoint(
+        "stage history",
+        "get",
+        _detail("contacts", "contact", "lifecycle/changes/"),
+        scope="lifecycle",
+    ),
+    Endpoint(
+        "stage move",
+        "post",
+        _detail("contacts", "contact", "lifecycle/move/"),
+        body=lambda q, s: {"to_stage": "sql", "reason": "asked for a quote"},
+        writes=True,
+        created=True,
+        writers=STAGE_MOVERS,
+        scope="lifecycle",
+    ),
+    Endpoint("scores get", "get", _detail("contacts", "contact", "scores/"), scope="lifecycle"),
+    Endpoint("score explanation", "get", _primary_model, scope="lifecycle"),
+    Endpoint(
+        "qualification definitions",
+        "get",
+        lambda q, s: "/api/v1/lifecycle/definitions/",
+        readers=SCORERS,
+    ),
+    Endpoint(
+        "score models", "get", lambda q, s: "/api/v1/lifecycle/score-models/", readers=SCORERS
+    ),
+    # Cadences: everyone who sees the team or the contacts; enrolling is the designers'.
+    Endpoint(
+        "cadences list",
+        "get",
+        lambda q, s: "/api/v1/cadences/",
+        lists="cadence",
+        readers=CADENCE_READERS,
+    ),
+    Endpoint("cadence get", "get", _detail("cadences", "cadence"), readers=CADENCE_READERS),
+    Endpoint(
+        "cadence enroll",
+        "post",
+        _detail("cadences", "cadence", "enroll/"),
+        body=lambda q, s: {"contact": q.free.pk},
+        writes=True,
+        created=True,
+        readers=CADENCE_READERS,
+        writers=CADENCE_DESIGNERS,
+    ),
+    # Enrollments: the queue rule (a rep's own); pausing, resuming, stopping the designers'.
+    Endpoint(
+        "enrollments list",
+        "get",
+        lambda q, s: "/api/v1/enrollments/",
+        lists="enrollment",
+        by_contact=True,
+        scope="cadences",
+    ),
+    Endpoint("enrollment get", "get", _detail("enrollments", "enrollment"), scope="cadences"),
+    Endpoint(
+        "enrollment pause",
+        "post",
+        _detail("enrollments", "enrollment", "pause/"),
+        writes=True,
+        writers=CADENCE_DESIGNERS,
+        scope="cadences",
+    ),
+    Endpoint(
+        "enrollment resume",
+        "post",
+        _detail("enrollments", "enrollment", "resume/"),
+        writes=True,
+        writers=CADENCE_DESIGNERS,
+        scope="cadences",
+        before=_paused,
+    ),
+    Endpoint(
+        "enrollment stop",
+        "post",
+        _detail("enrollments", "enrollment", "stop/"),
+        body=lambda q, s: {"note": "test"},
+        writes=True,
+        writers=CADENCE_DESIGNERS,
+        scope="cadences",
+    ),
+    # KPIs: the dashboards' readers; no object of anyone's.
+    Endpoint("kpis", "get", lambda q, s: "/api/v1/kpis/", readers=DASHBOARD_READERS),
 ]
 
 
 def expected(endpoint: Endpoint, role: Role | None, side: str) -> int:
     """The status for a person with `role`, or for an API key with the scope (role None)."""
+    ok = 201 if endpoint.created else 200
+    if role is None:
+        return ok  # a key reaches every object its scope names
     if endpoint.readers is not None:
-        if role is not None and role not in endpoint.readers:
-            return 403
-        return 201 if endpoint.writes else 200
-    role = Role.ADMIN if role is None else role
-    if endpoint.writes:
-        if role not in WRITERS:
-            return 403
-        return 201 if endpoint.name == "contact create" else 200
+        allowed = endpoint.readers
+        if endpoint.writes and endpoint.writers is not None:
+            allowed = endpoint.writers
+        return ok if role in allowed else 403
+    if endpoint.writes and role not in (endpoint.writers or WRITERS):
+        return 403
     if endpoint.lists or role in SEE_ALL or side == "own":
-        return 200
+        return ok
     return 404
 
 
@@ -198,6 +314,10 @@ def test_every_endpoint_every_role_own_and_foreign(client, world, endpoint, role
     queue = prepared(endpoint, queue)
     client.force_login(user)
     runs_before = JourneyRun.objects.count()
+    stages_before = StageChange.objects.count()
+    if endpoint.before is not None:
+        endpoint.before(queue, side)
+    enrollments_before = list(Enrollment.objects.order_by("pk").values_list("pk", "status"))
     response = endpoint.call(client, queue, side)
     assert response.status_code == expected(endpoint, role, side), response.content
     if response.status_code in (403, 404):
@@ -218,17 +338,26 @@ def test_every_endpoint_every_role_own_and_foreign(client, world, endpoint, role
         own = Contact.objects.get(pk=queue.own.pk)
         assert own.company != "ACME" and own.erased_at is None and own.merged_into_id is None
         assert JourneyRun.objects.count() == runs_before
+    if endpoint.writes and response.status_code in (403, 404):
+        assert StageChange.objects.count() == stages_before
+        assert list(Enrollment.objects.order_by("pk").values_list("pk", "status")) == (
+            enrollments_before
+        )
+    if endpoint.writes and response.status_code in (200, 201) and endpoint.scope == "cadences":
+        assert response.json()["id"] == _obj("enrollment")(queue, side).pk
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 def test_keys_reach_what_their_scopes_name(client, world, endpoint):
     admin, queue = world(Role.ADMIN)
     queue = prepared(endpoint, queue)
-    scope = endpoint.url(queue, "own").split("/")[3]  # /api/v1/<resource>/…
+    scope = endpoint.scope or endpoint.url(queue, "own").split("/")[3]  # /api/v1/<resource>/…
     level = "write" if endpoint.writes else "read"
     right = api_key_create(name="r", scopes={scope: level}, created_by=admin).plain
     other = "events" if scope != "events" else "orders"
     wrong = api_key_create(name="w", scopes={other: "write"}, created_by=admin).plain
+    if endpoint.before is not None:
+        endpoint.before(queue, "foreign")
     refused = endpoint.call(client, queue, "foreign", headers=bearer(wrong))
     assert refused.status_code == 403
     assert f"{scope}:{level}" in refused.json()["error"]["message"]

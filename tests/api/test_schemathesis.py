@@ -21,11 +21,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from cadences.models import Rep
+from cadences.services.enrollment import enrollment_start
 from growth.api.keys import api_key_create
 from growth.roles import Role
-from leads.models import Segment, SegmentMembership
+from leads.models import Segment, SegmentMembership, StageChange
+from leads.services.scoring import scoring_apply
 from tests.api.conftest import ALL_WRITE
 from tests.api.helpers import delivery_for, manual_journey
+from tests.cadences.helpers import mql, published
 from tests.leads.factories import ContactFactory, EventFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,15 +60,20 @@ def api_schema(db) -> Iterator[Any]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def full_key(user_with_role) -> str:  # type: ignore[no-untyped-def]
     admin = user_with_role(Role.ADMIN)
+    rep = Rep.objects.create(user=user_with_role(Role.REP))
     for i in range(3):  # a few rows, so some generated ids find an object
         contact = ContactFactory()
-        EventFactory(contact=contact)
+        event = EventFactory(contact=contact)
+        scoring_apply(contact_ids=[contact.pk], event_ids=[event.pk])
+        StageChange.objects.create(contact=contact, to_stage="lead", cause_kind="import")
         journey = manual_journey(f"Journey {i}")
         delivery_for(contact, journey)
         segment = Segment.objects.create(name=f"Segment {i}", kind=Segment.Kind.STATIC)
         SegmentMembership.objects.create(
             segment=segment, contact=contact, entered_at=timezone.now()
         )
+        cadence = published(f"Cadence {i}")
+        enrollment_start(contact=mql(10 + i), key=f"s{i}", cadence=cadence, rep=rep)
     return api_key_create(
         name="schemathesis", scopes=ALL_WRITE, created_by=admin, rate_limit_per_minute=100_000
     ).plain
@@ -89,7 +98,7 @@ def check_operation(operation: Any, mode: GenerationMode, examples: int, key: st
 
 def test_every_operation_keeps_its_schema(api_schema, full_key):  # type: ignore[no-untyped-def]
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 12
+    assert len(operations) >= 38
     for operation in operations:
         for mode, examples in EXAMPLES.items():
             check_operation(operation, mode, examples, full_key)
