@@ -4,6 +4,11 @@ Most dashboard figures read a period's rows of a daily rollup and need no cache.
 all customers whatever the period (the RFM grid, predictive CLV): those are kept in the cache
 under the data version, which the rollup refresh and the CLV fit move on when they change
 something, and for at most `TTL` seconds (the RFM cutoffs are recomputed elsewhere).
+
+With a read replica (growth/replica.py) a figure is computed there only when the replica
+has replayed everything the primary had committed once the version was read, and on the
+primary otherwise: whatever computed it, a figure under a version holds that version's
+data, so the key needs no alias and a lagging replica never caches old figures as current.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+from growth import replica
 
 VERSION_KEY = "analytics:data-version"
 TTL = 60
@@ -46,7 +53,12 @@ def cached_figure(function: Callable[..., T]) -> Callable[..., T]:
         key = f"analytics:{function.__module__}.{function.__qualname__}:{version}:{digest}"
         value = cache.get(key)
         if value is None:
-            value = function(*args)
+            alias = replica.current_alias()
+            # Asked after the version was read: a replica caught up now holds its data.
+            if not replica.caught_up(alias):
+                alias = DEFAULT_DB_ALIAS
+            with replica.reads_from(alias):
+                value = function(*args)
             cache.set(key, value, timeout=TTL)
         return value
 

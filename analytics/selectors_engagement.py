@@ -32,7 +32,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.fields import ArrayField
-from django.db import connection
 from django.db.models import (
     Aggregate,
     Count,
@@ -62,6 +61,7 @@ from cadences.selectors_team import (
     sla_counts,
     speed_bucket_counts,
 )
+from growth.replica import read_connection
 from leads.models import SegmentMembership
 
 E = Enrollment
@@ -182,7 +182,7 @@ def _ratio(part: int | None, whole: int | None) -> float | None:
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:  # the replica inside a dashboard
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from enum import StrEnum
 from typing import Any
 
@@ -10,6 +13,7 @@ from celery import Celery, bootsteps
 from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growth.settings")
+logger = logging.getLogger(__name__)
 
 app = Celery("growth")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -33,10 +37,15 @@ ALL_QUEUES = ",".join(q.value for q in Queue)
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):
-    """Writes this worker's heartbeat to Redis on the worker's own timer.
+    """Writes this worker's heartbeat to Redis on the worker's own timer: the shared
+    "worker" heartbeat /healthz reads, and this process's own record (host, pid, queues,
+    concurrency, tasks) for the system page and /metrics.
 
-    It runs inside the worker process, independent of beat, so /healthz can tell a dead
-    worker from a dead scheduler.
+    A timer of the worker's main process rather than Celery's signals: `heartbeat_sent`
+    fires only with events on (`-E`), `worker_ready` only once. It runs independent of beat,
+    so /healthz can tell a dead worker from a dead scheduler. A clean shutdown, warm or cold,
+    removes the record; one that stops beating without it was killed (SIGKILL, out of
+    memory, a lost machine) and the system page shows it as gone until its record expires.
     """
 
     requires = ("celery.worker.components:Timer",)
@@ -44,21 +53,68 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
         self.tref: Any = None
+        self.worker_id = ""
+        self.started_at = 0.0
+        # Some pools run the timer in a thread of its own: a beat already under way must not
+        # write the record again after stop() removed it.
+        self.lock = threading.Lock()
+        self.running = False
 
     def start(self, parent: Any) -> None:
         from django.conf import settings
 
-        from growth.health import record_heartbeat
-
-        record_heartbeat("worker")
+        self.started_at = time.time()
+        self.running = True
+        self.beat(parent)
         self.tref = parent.timer.call_repeatedly(
-            settings.WORKER_HEARTBEAT_INTERVAL, record_heartbeat, ("worker",), priority=10
+            settings.WORKER_HEARTBEAT_INTERVAL, self.beat, (parent,), priority=10
         )
 
+    def beat(self, parent: Any) -> None:
+        from celery.worker import state
+
+        from growth.health import WorkerBeat, record_heartbeat, record_worker
+
+        record_heartbeat("worker")
+        # The consumer's queues follow `celery control add_consumer`/`cancel_consumer`;
+        # before it starts (the first beat) they are the ones -Q selected.
+        consumer = getattr(getattr(parent, "consumer", None), "task_consumer", None)
+        if consumer is not None:
+            queues = {q.name for q in consumer.queues}
+        else:
+            queues = set(parent.app.amqp.queues.consume_from)
+        beat = WorkerBeat(
+            hostname=parent.hostname,
+            pid=os.getpid(),
+            queues=tuple(sorted(queues)),
+            concurrency=int(parent.concurrency or 0),
+            started_at=self.started_at,
+            last_seen=time.time(),
+            processed=sum(state.total_count.values()),
+            active=len(state.active_requests),
+        )
+        with self.lock:
+            if self.running:
+                self.worker_id = beat.id
+                record_worker(beat)
+
     def stop(self, parent: Any) -> None:
+        from growth.health import forget_worker
+
         if self.tref is not None:
             self.tref.cancel()
             self.tref = None
+        with self.lock:
+            self.running = False
+        if self.worker_id:
+            try:
+                forget_worker(self.worker_id)
+            except Exception:  # Redis gone: the record expires by itself; never block shutdown
+                logger.warning("could not remove the heartbeat of %s", self.worker_id)
+            self.worker_id = ""
+
+    # A cold shutdown (a second Ctrl-C, SIGQUIT) removes the record too.
+    terminate = stop
 
 
 app.steps["worker"].add(WorkerHeartbeat)

@@ -2,12 +2,17 @@
 
 Heartbeats are timestamps in Redis written by the worker's own timer (`WorkerHeartbeat`)
 and by the beat tick task, so a health probe costs one query and one Redis round trip.
+Every worker process also keeps its own record (`WorkerBeat`: host, pid, queues…) so the
+system page can tell which of several workers died; the shared "worker" heartbeat, which
+any live worker keeps fresh, is what /healthz reads.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from functools import cache
 
 import redis
@@ -15,6 +20,13 @@ from django.conf import settings
 from django.db import connection
 
 HEARTBEAT_KEY = "growth:heartbeat:{}"
+# Per worker process: a sorted set of worker ids by last heartbeat (to list them without a
+# SCAN over the cache's keys), and each worker's record, which expires.
+WORKERS_KEY = "growth:workers"
+WORKER_KEY = "growth:worker:{}"
+# A worker that vanished without a clean shutdown (killed, out of memory, machine lost) is
+# shown as gone this long, then its record expires.
+WORKER_KEEP_SECONDS = 86400
 
 
 @cache
@@ -36,6 +48,62 @@ def heartbeat_age(name: str) -> float | None:
     """Seconds since `name` last beat, or None if it never has. Raises on Redis errors."""
     raw = redis_client().get(HEARTBEAT_KEY.format(name))
     return None if raw is None else max(0.0, time.time() - float(raw))
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """One worker process's heartbeat, as it writes it."""
+
+    hostname: str  # Celery's node name, e.g. celery@web-1 (`-n`)
+    pid: int
+    queues: tuple[str, ...]
+    concurrency: int
+    started_at: float  # Unix time
+    last_seen: float  # Unix time
+    processed: int = 0  # tasks accepted since it started
+    active: int = 0  # tasks running now
+    # Two processes with the default node name on one machine differ by pid.
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.hostname}:{self.pid}")
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        del data["id"]
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> WorkerBeat:
+        data = json.loads(raw)
+        data["queues"] = tuple(data["queues"])
+        return cls(**data)
+
+
+def record_worker(beat: WorkerBeat) -> None:
+    """Write one worker's record and its place in the index (one round trip). Index entries
+    older than WORKER_KEEP_SECONDS are dropped on the way, so the set stays small."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.set(WORKER_KEY.format(beat.id), beat.to_json(), ex=WORKER_KEEP_SECONDS)
+    pipe.zadd(WORKERS_KEY, {beat.id: beat.last_seen})
+    pipe.zremrangebyscore(WORKERS_KEY, "-inf", f"({beat.last_seen - WORKER_KEEP_SECONDS}")
+    pipe.execute()
+
+
+def forget_worker(worker_id: str) -> None:
+    """A clean shutdown: the worker is not gone, it was stopped."""
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.delete(WORKER_KEY.format(worker_id))
+    pipe.zrem(WORKERS_KEY, worker_id)
+    pipe.execute()
+
+
+def read_workers(ids: Iterable[bytes | str]) -> list[WorkerBeat]:
+    """The records of `ids` (from WORKERS_KEY); one whose record expired is left out."""
+    keys = [WORKER_KEY.format(i.decode() if isinstance(i, bytes) else i) for i in ids]
+    if not keys:
+        return []
+    return [WorkerBeat.from_json(raw) for raw in redis_client().mget(keys) if raw is not None]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Each figure is one cheap query over an index that exists for it (the dispatchers
 "due" indexes, the status indexes of the outbox and of inbound deliveries, the primary key
 of the analytics marks), and counts stop at `COUNT_CAP` rows, so a page that refreshes every
 5 seconds costs a few milliseconds however large a backlog grows. Redis (liveness, worker and
-beat heartbeats, Celery queue depths) is one pipelined round trip.
+beat heartbeats, Celery queue depths, the index of worker processes) is one pipelined round
+trip, and the workers' records a second one.
 
 `growth` is the base of the import graph (ARCHITECTURE.md), so the other apps' tables are
 named through the app registry and read with SQL, never imported.
@@ -28,7 +29,16 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from growth.celery import Queue
-from growth.health import HEARTBEAT_KEY, Check, check_heartbeat, redis_client
+from growth.health import (
+    HEARTBEAT_KEY,
+    WORKER_KEEP_SECONDS,
+    WORKERS_KEY,
+    Check,
+    WorkerBeat,
+    check_heartbeat,
+    read_workers,
+    redis_client,
+)
 
 # Counting stops here: past it the exact number no longer changes what to do, and the
 # count stays an index range scan of bounded length.
@@ -42,15 +52,87 @@ ROLLUP_LAG_WARN_SECONDS = 300.0
 
 HEARTBEATS = ("worker", "beat")
 
+# How to start a worker for a queue that has none: README, "Running at larger scale".
+QUEUE_CONCURRENCY: dict[str, int] = {
+    Queue.DISPATCH: 2,
+    Queue.MESSAGING: 8,
+    Queue.DEFAULT: 4,
+    Queue.ANALYTICS: 1,
+    Queue.LONG: 2,
+}
+
+
+def worker_command(queue: str) -> str:
+    return f"celery -A growth worker -Q {queue} -c {QUEUE_CONCURRENCY.get(queue, 2)}"
+
 
 def _table(label: str) -> str:
     return str(apps.get_model(label)._meta.db_table)
+
+
+class WorkerStatus:
+    OK = "ok"
+    LATE = "late"  # missed beats, not yet gone: busy (a solo pool beats between tasks) or dying
+    GONE = "gone"  # no beat for longer than /healthz allows, and no clean shutdown
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    """One worker process as the page shows it."""
+
+    beat: WorkerBeat
+    age_seconds: float
+
+    @property
+    def status(self) -> str:
+        if self.age_seconds > settings.WORKER_HEARTBEAT_MAX_AGE:
+            return WorkerStatus.GONE
+        late = min(3 * settings.WORKER_HEARTBEAT_INTERVAL, settings.WORKER_HEARTBEAT_MAX_AGE)
+        return WorkerStatus.LATE if self.age_seconds > late else WorkerStatus.OK
+
+    @property
+    def live(self) -> bool:
+        # As /healthz: a late worker still counts, as long as its beat is not too old.
+        return self.status != WorkerStatus.GONE
+
+    @property
+    def age_text(self) -> str:
+        return age_text(self.age_seconds)
+
+    @property
+    def uptime_text(self) -> str:
+        return age_text(max(0.0, self.beat.last_seen - self.beat.started_at))
+
+    @property
+    def hint(self) -> Promise | None:
+        if self.status == WorkerStatus.GONE:
+            return _(
+                "Stopped beating without a clean shutdown (killed, out of memory, machine "
+                "lost): read its logs and start it again. Shown for a day."
+            )
+        if self.status == WorkerStatus.LATE:
+            return _(
+                "Missed its last heartbeats: busy with a long task or stuck. Gone after "
+                "WORKER_HEARTBEAT_MAX_AGE."
+            )
+        return None
 
 
 @dataclass(frozen=True)
 class QueueDepth:
     name: str
     depth: int | None  # None: Redis did not answer, or the broker is not this Redis
+    consumers: int | None = None  # live workers consuming it; None: Redis did not answer
+
+    @property
+    def command(self) -> str:
+        return worker_command(self.name)
+
+    @property
+    def unconsumed(self) -> bool:
+        """Work waits here and no live worker takes it: it waits until one is started (the
+        page says which command, with the queue's name)."""
+        return bool(self.depth) and self.consumers == 0
 
     @property
     def hint(self) -> Promise | None:
@@ -114,6 +196,7 @@ class Snapshot:
     worker: Check
     beat: Check
     queues: list[QueueDepth] = field(default_factory=list)
+    workers: list[WorkerRow] = field(default_factory=list)
     backlogs: list[Backlog] = field(default_factory=list)
     dead_letters: list[DeadLetters] = field(default_factory=list)
     rollup_lag_seconds: float | None = None  # None: unknown (the database is down)
@@ -185,31 +268,39 @@ def _broker_is_our_redis() -> bool:
     return broker in (url, "redis+socket://" + url.removeprefix("unix://"))
 
 
-def _read_redis() -> tuple[Check, dict[str, float | None], dict[str, int | None]]:
-    """PING, the heartbeats and every queue's length in one round trip."""
+def _read_redis() -> tuple[Check, dict[str, float | None], dict[str, int | None], list[WorkerRow]]:
+    """PING, the heartbeats, every queue's length and the index of workers in one round
+    trip; the workers' records in a second."""
     queues = [q.value for q in Queue]
     with_queues = _broker_is_our_redis()
+    now = time.time()
     try:
         pipe = redis_client().pipeline(transaction=False)
         pipe.ping()
         for name in HEARTBEATS:
             pipe.get(HEARTBEAT_KEY.format(name))
+        pipe.zrangebyscore(WORKERS_KEY, now - WORKER_KEEP_SECONDS, "+inf")
         if with_queues:
             for queue in queues:
                 pipe.llen(queue)  # kombu keeps a queue's messages in a list of its name
         _, *raw = pipe.execute()
+        beats, worker_ids = raw[: len(HEARTBEATS)], raw[len(HEARTBEATS)]
+        lengths = raw[len(HEARTBEATS) + 1 :]
+        records = read_workers(worker_ids)
     except Exception as exc:  # redis-py raises more than RedisError (OSError, timeouts)
-        return Check(False, f"unreachable: {type(exc).__name__}"), {}, dict.fromkeys(queues)
-    now = time.time()
-    beats = raw[: len(HEARTBEATS)]
+        return Check(False, f"unreachable: {type(exc).__name__}"), {}, dict.fromkeys(queues), []
     ages = {
         name: None if value is None else max(0.0, now - float(value))
         for name, value in zip(HEARTBEATS, beats, strict=True)
     }
     depths: dict[str, int | None] = dict.fromkeys(queues)
     if with_queues:
-        depths = {q: int(n) for q, n in zip(queues, raw[len(HEARTBEATS) :], strict=True)}
-    return Check(True, "ok"), ages, depths
+        depths = {q: int(n) for q, n in zip(queues, lengths, strict=True)}
+    workers = sorted(
+        (WorkerRow(beat, max(0.0, now - beat.last_seen)) for beat in records),
+        key=lambda w: (w.beat.hostname, w.beat.pid),
+    )
+    return Check(True, "ok"), ages, depths, workers
 
 
 # --- Database -------------------------------------------------------------------------------
@@ -360,17 +451,31 @@ def _age(now: datetime, then: datetime | None) -> float | None:
 def snapshot() -> Snapshot:
     """Every figure of the system page. Never raises for a part that is down: that part
     reads as down and its figures as unknown."""
-    redis_check, ages, depths = _read_redis()
+    redis_check, ages, depths, workers = _read_redis()
     worker = check_heartbeat(ages.get("worker"), redis_ok=redis_check.ok)
     beat = check_heartbeat(ages.get("beat"), redis_ok=redis_check.ok)
-    queues = [QueueDepth(name, depths.get(name)) for name in depths]
+    queues = [
+        QueueDepth(
+            name,
+            depths.get(name),
+            sum(1 for w in workers if w.live and name in w.beat.queues) if redis_check.ok else None,
+        )
+        for name in depths
+    ]
     try:
         backlogs, dead, lag = _read_database(timezone.now())
     except DatabaseError as exc:
         return Snapshot(
-            Check(False, f"unreachable: {type(exc).__name__}"), redis_check, worker, beat, queues
+            Check(False, f"unreachable: {type(exc).__name__}"),
+            redis_check,
+            worker,
+            beat,
+            queues,
+            workers,
         )
-    return Snapshot(Check(True, "ok"), redis_check, worker, beat, queues, backlogs, dead, lag)
+    return Snapshot(
+        Check(True, "ok"), redis_check, worker, beat, queues, workers, backlogs, dead, lag
+    )
 
 
 def as_dict(snap: Snapshot) -> dict[str, Any]:
@@ -379,6 +484,8 @@ def as_dict(snap: Snapshot) -> dict[str, Any]:
         "healthy": snap.healthy,
         "parts": {name: check.ok for name, check in snap.parts.items()},
         "queues": {q.name: q.depth for q in snap.queues},
+        "consumers": {q.name: q.consumers for q in snap.queues},
+        "workers": {w.beat.id: w.status for w in snap.workers},
         "due": {b.kind: b.count for b in snap.backlogs},
         "dead_letters": {d.kind: d.total for d in snap.dead_letters},
         "rollup_lag_seconds": snap.rollup_lag_seconds,

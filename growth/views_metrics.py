@@ -64,6 +64,36 @@ class OpsCollector(Collector):
                 depth.add_metric([queue.name], queue.depth)
         yield depth
 
+        consumers = GaugeMetricFamily(
+            "growth_queue_consumers",
+            "Live worker processes consuming the queue (absent when Redis is down).",
+            labels=["queue"],
+        )
+        for queue in snap.queues:
+            if queue.consumers is not None:
+                consumers.add_metric([queue.name], queue.consumers)
+        yield consumers
+
+        # One series per worker process (the pid tells apart two with the same node name);
+        # a clean shutdown removes it, one that was killed stays (growing) for a day.
+        labels = ["worker", "pid", "queues"]
+        last_seen = GaugeMetricFamily(
+            "growth_worker_last_seen_seconds",
+            "Seconds since the worker process last wrote its heartbeat.",
+            labels=labels,
+        )
+        worker_up = GaugeMetricFamily(
+            "growth_worker_up",
+            "1 while the worker process beats (up or late), 0 once it is gone.",
+            labels=labels,
+        )
+        for worker in snap.workers:
+            values = [worker.beat.hostname, str(worker.beat.pid), ",".join(worker.beat.queues)]
+            last_seen.add_metric(values, worker.age_seconds)
+            worker_up.add_metric(values, 1.0 if worker.live else 0.0)
+        yield last_seen
+        yield worker_up
+
         due = GaugeMetricFamily(
             "growth_due_unsent", "Timed work that is due and not done yet" + cap, labels=["kind"]
         )

@@ -16,7 +16,8 @@ from django.utils import timezone
 from automations.models import Delivery, Journey, JourneyRun, JourneyVersion
 from cadences.models import Enrollment
 from growth import ops
-from growth.health import HEARTBEAT_KEY, redis_client
+from growth.celery import Queue
+from growth.health import HEARTBEAT_KEY, WorkerBeat, record_worker, redis_client
 from growth.roles import Role
 from leads.models import InboundDelivery
 from tests.cadences.helpers import mql, published
@@ -117,6 +118,16 @@ def shop_state() -> datetime:
     pipe.lpush("dispatch", "a")
     pipe.set(HEARTBEAT_KEY.format("worker"), time.time() - 3)
     pipe.execute()
+    record_worker(
+        WorkerBeat(
+            hostname="celery@ops-test",
+            pid=4242,
+            queues=tuple(q.value for q in Queue),
+            concurrency=4,
+            started_at=time.time() - 600,
+            last_seen=time.time() - 3,
+        )
+    )
     return now
 
 
@@ -196,7 +207,8 @@ def test_the_admin_sees_every_figure_and_what_to_do(
         response = client.get(reverse("system"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<tr data-queue="messaging">' in body
+    assert '<tr data-queue="messaging">' in body  # a live worker consumes it: not flagged
+    assert 'data-worker="celery@ops-test:4242" data-status="ok"' in body
     assert "No beat tick" in body  # beat never ticked: the hint says what to start
     assert "No worker heartbeat" not in body
     # Dead letters link to the lists they are retried from (inbound: this admin may open it;
