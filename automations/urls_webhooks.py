@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/webhooks/<int:pk>/edit/", views.webhook_edit, name="webhook_edit"),
     path("settings/webhooks/<int:pk>/rotate/", views.webhook_rotate, name="webhook_rotate"),
     path("settings/webhooks/<int:pk>/test/", views.webhook_test, name="webhook_test"),
+    path("settings/webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
     path(
         "settings/webhooks/<int:pk>/deliveries/<int:delivery_pk>/redeliver/",
         views.webhook_redeliver,

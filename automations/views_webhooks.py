@@ -1,6 +1,7 @@
 """Outbound webhook pages for admins (MANAGE_SOURCES): the subscriptions with their latest
 outcome, a subscription's form, its page with the secret (reveal/copy), secret rotation
-(audited), a test event, and the delivery log with redelivery."""
+(audited), deletion (asked first, audited), a test event, and the delivery log with
+redelivery."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from automations import selectors_webhooks as selectors
 from automations.forms_webhooks import DeliveryLogFilterForm, SubscriptionForm
@@ -165,6 +166,33 @@ def webhook_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         % {"until": f"{rotated.previous_secret_expires_at:%Y-%m-%d %H:%M}"},
     )
     return redirect("webhook_detail", pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@manage_sources
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first, saying what goes with it (the log, events not yet delivered); POST
+    deletes (services.subscription_delete: why the log goes, why nothing more is sent)."""
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    if request.method == "GET":
+        usage = services.subscription_usage(subscription=subscription)
+        context = {
+            "subscription": subscription,
+            "logged": sum(usage.values()),
+            "unsent": usage[S.PENDING] + usage[S.RETRYING],
+        }
+        return render(request, "automations/webhooks/delete.html", context)
+    try:
+        services.subscription_delete(subscription=subscription, actor=request.user, request=request)
+    except ValidationError as error:  # deleted by someone else meanwhile
+        messages.error(request, " ".join(error.messages))
+        return redirect("webhooks")
+    messages.success(
+        request,
+        _("Subscription %(name)s deleted with its delivery log: %(url)s gets no more events.")
+        % {"name": subscription.name, "url": subscription.url},
+    )
+    return redirect("webhooks")
 
 
 @require_POST

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from automations.models.delivery import Channel
@@ -163,10 +163,20 @@ def queue_card(*, enrollment: Enrollment, rep: Rep, now: datetime | None = None)
     )
 
 
-def rep_holds_contact(user: Any, contact_id: int) -> bool:
-    """The contact is on one of the user's enrollments as its rep, or leased to them now:
-    what a rep without the contact list may act on (registered with `leads.access`)."""
+def _held(user: Any) -> QuerySet[Enrollment]:
+    """The user's enrollments as their rep, current or ended (a rep who booked the meeting
+    or judged the lead still follows it up, rates it, moves its stage), and those leased to
+    them now: what a rep without the contact list may act on (registered with
+    `leads.access`). Reassigning an enrollment takes its contact away from the old rep."""
     return Enrollment.objects.filter(
-        Q(rep__user=user) | Q(leased_to__user=user, lease_until__gte=timezone.now()),
-        contact_id=contact_id,
-    ).exists()
+        Q(rep__user=user) | Q(leased_to__user=user, lease_until__gte=timezone.now())
+    )
+
+
+def rep_holds_contact(user: Any, contact_id: int) -> bool:
+    return _held(user).filter(contact_id=contact_id).exists()
+
+
+def rep_contact_ids(user: Any) -> QuerySet[Any]:
+    """The same contacts, all at once: their ids, a subquery for the "My contacts" list."""
+    return _held(user).values("contact_id")

@@ -79,6 +79,7 @@ class AuditEvent(models.Model):
         ERASURE = "erasure", _("contact erased")
         WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", _("webhook secret rotated")
         SOURCE_CREDENTIAL_ROTATED = "source_rotated", _("source key or secret rotated")
+        WEBHOOK_DELETED = "webhook_deleted", _("webhook subscription deleted")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=32, choices=Action.choices)

@@ -1,5 +1,7 @@
 """Contact pages: the list (search, filters, keyset pages, CSV export, adding everyone it
-shows to a static list) and one contact's record with its timeline and notes."""
+shows to a static list), a rep's own contacts, and one contact's record with its timeline
+and notes. A contact's pages open for whoever sees the list, and for a rep only on the
+contacts assigned to it (`leads.access`): anyone else's is a 404."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -24,10 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from growth import audit
 from growth.csv_stream import csv_response
+from growth.formats.localized import local_datetime
 from growth.models import AuditEvent
 from growth.permissions import capability_required
 from growth.roles import Capability
-from leads import panels, selectors
+from leads import access, panels, selectors
 from leads.forms_contacts import AddToListForm, ContactFilterForm, NoteForm, TimelineFilterForm
 from leads.models import Contact
 from leads.selectors_segments import contact_count
@@ -36,13 +38,15 @@ from leads.services.segments import static_list_fill_filtered
 
 view_contacts = capability_required(Capability.VIEW_CONTACTS)
 manage_segments = capability_required(Capability.MANAGE_SEGMENTS)
+work_queue = capability_required(Capability.WORK_QUEUE)
 
 DATE_FILTERS = ("created_from", "created_to", "seen_from", "seen_to")
 
 
 def minute(value: datetime) -> str:
-    """What the template's `date:"Y-m-d H:i"` shows, without the template machinery."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    """What the template's `date:"SHORT_DATETIME_FORMAT"` shows, without the template
+    machinery."""
+    return local_datetime(value)
 
 
 def url_maker(name: str) -> Callable[[int], str]:
@@ -126,6 +130,47 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     )
     # Column names stay English field names: they are what a CSV import reads back.
     return csv_response(filename="contacts.csv", header=selectors.EXPORT_COLUMNS, rows=rows)
+
+
+# --- A rep's own contacts -------------------------------------------------------------------
+
+MINE_PAGE_SIZE = 50
+
+
+def _after_id(raw: str) -> int | None:
+    """The "Next" link's last id; anything else starts from the top."""
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+@work_queue
+@require_GET
+def my_contacts(request: HttpRequest) -> HttpResponse:
+    """The contacts assigned to the user (for a rep: those of its cadence enrollments),
+    newest first, searched by name, e-mail or phone and by stage, by keyset pages."""
+    form = ContactFilterForm(request.GET or None)
+    chosen = form.filters()
+    filters = selectors.ContactFilters(q=chosen.q, stage=chosen.stage)  # what the page offers
+    after = _after_id(request.GET.get("after", ""))
+    contacts = (
+        selectors.contact_list(filters=filters)
+        .filter(access.assigned_contacts(request.user))
+        .only(*selectors.LIST_COLUMNS)
+        .order_by("-id")
+    )
+    if after is not None:
+        contacts = contacts.filter(id__lt=after)
+    found = list(contacts[: MINE_PAGE_SIZE + 1])
+    page = found[:MINE_PAGE_SIZE]
+    context = {
+        "form": form,
+        "q": form.data.get("q", ""),
+        "stage": form.data.get("stage", ""),
+        "rows": contact_rows(page),
+        "next_after": page[-1].pk if len(found) > MINE_PAGE_SIZE else None,
+        "filtered": filters.active,
+        "paged": after is not None,
+    }
+    return render(request, "leads/contacts/mine.html", context)
 
 
 # --- Adding the listed contacts to a static list -------------------------------------------
@@ -271,7 +316,7 @@ def _detail(
     return response
 
 
-@view_contacts
+@access.contact_required
 @require_GET
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = _contact_or_404(pk)
@@ -281,7 +326,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, contact)
 
 
-@view_contacts
+@access.contact_required
 @require_POST
 def contact_note_add(request: HttpRequest, pk: int) -> HttpResponse:
     contact = _contact_or_404(pk)

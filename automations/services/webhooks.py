@@ -1,5 +1,6 @@
 """Outbound webhook subscriptions and their deliveries: create, edit, rotate the secret
-(audited), send a test event, dispatch due rows, send them, redeliver by hand.
+(audited), delete (audited), send a test event, dispatch due rows, send them, redeliver by
+hand.
 
 The flow (ARCHITECTURE.md, data flow 4 and 5, and automations.webhooks_out for the
 enqueue side):
@@ -40,6 +41,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import connection, transaction
+from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -197,6 +199,60 @@ def subscription_rotate_secret(
         previous_valid_until=locked.previous_secret_expires_at.isoformat(),
     )
     return locked
+
+
+def subscription_usage(*, subscription: WebhookSubscription) -> dict[str, int]:
+    """How many of its delivery rows are in each status (every status present, 0 or more):
+    what deleting it takes away, asked before and recorded after."""
+    counts = dict(
+        WebhookDelivery.objects.filter(subscription=subscription)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    return {status: int(counts.get(status, 0)) for status in S.values}
+
+
+@transaction.atomic
+def subscription_delete(
+    *, subscription: WebhookSubscription, actor: Any, request: HttpRequest | None = None
+) -> dict[str, int]:
+    """Delete the subscription with its delivery log; recorded in the audit log (who, which
+    receiver, its events, how many rows of each status went). The rows per status.
+
+    The log goes with it rather than staying behind: its rows are event payloads (contacts'
+    ids and e-mail addresses) whose one use was reaching this receiver and explaining why it
+    did not, and nothing can be redelivered to a subscription that is gone; the audit entry
+    keeps the account. Rows still pending or retrying go too, so nothing more is sent: the
+    dispatcher finds no row, a send task already queued finds none, and one halfway through
+    its rows checks each before its POST (`webhook_deliveries_send`). Only a POST already on
+    the wire when this commits cannot be called back.
+
+    The deliveries table is locked first (SHARE ROW EXCLUSIVE: readers go on, writers wait
+    the few milliseconds this takes): an event being enqueued for this subscription right
+    now either commits first, and its row is deleted here, or starts after and no longer
+    finds the subscription. Without it, its foreign key would fail on one side or the
+    other. Table first, then the row: the order every enqueue takes them in."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {WebhookDelivery._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    locked = WebhookSubscription.objects.select_for_update().filter(pk=subscription.pk).first()
+    if locked is None:
+        raise ValidationError(_("This subscription was deleted already."), code="gone")
+    counts = subscription_usage(subscription=locked)
+    audit.record(
+        AuditEvent.Action.WEBHOOK_DELETED,
+        actor=actor,
+        target=f"webhook {locked.pk}: {locked.name}"[:300],
+        request=request,
+        subscription_id=locked.pk,
+        url=locked.url,
+        event_types=list(locked.event_types),
+        deliveries=counts,
+    )
+    WebhookDelivery.objects.filter(subscription=locked).delete()
+    locked.delete()
+    _types_changed()
+    return counts
 
 
 def _send_now(rows: Sequence[int], now: datetime) -> None:
@@ -382,6 +438,12 @@ def _deactivate(subscription: WebhookSubscription, reason: str) -> None:
     webhooks_out.wanted_types_refresh()
 
 
+def _still_due(row: WebhookDelivery) -> bool:
+    return WebhookDelivery.objects.filter(
+        pk=row.pk, status__in=[S.PENDING, S.RETRYING], subscription__is_active=True
+    ).exists()
+
+
 def webhook_deliveries_send(
     delivery_ids: Sequence[int], *, now: datetime | None = None
 ) -> list[WebhookDelivery]:
@@ -403,6 +465,9 @@ def webhook_deliveries_send(
     stopped: set[int] = set()  # subscriptions turned off, or whose receiver is down
     for index, row in enumerate(rows):
         if row.subscription_id in stopped:
+            continue
+        if index and not _still_due(row):
+            # Deleted, turned off or sent by someone else since this task read its rows.
             continue
         fields, down = _attempt(row, now)
         # Each outcome in its own statement: a worker killed later loses none of them.

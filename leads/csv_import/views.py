@@ -22,7 +22,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from growth import audit
 from growth.csv_stream import csv_response
+from growth.models import AuditEvent
 from growth.roles import Capability, permission_name, roles_with
 from leads.csv_import import parsing, selectors, services
 from leads.csv_import.forms import MappingForm, UploadForm
@@ -168,8 +170,18 @@ def _act(request: HttpRequest, contact_import: ContactImport) -> HttpResponse:
 @import_required
 @require_GET
 def import_errors_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The rows that failed, as typed in the file: personal data leaving Growth, so it is
+    recorded in the audit log like every other export."""
     contact_import = _import_or_404(pk)
     rows = selectors.import_error_rows(contact_import=contact_import)
+    audit.record(
+        AuditEvent.Action.EXPORT,
+        target=f"import #{contact_import.pk} {contact_import.filename}: errors.csv",
+        request=request,
+        import_id=contact_import.pk,
+        filename=contact_import.filename,
+        rows=contact_import.failed_count,
+    )
     return csv_response(
         filename=f"import-{pk}-errors.csv", header=selectors.ERROR_COLUMNS, rows=rows
     )

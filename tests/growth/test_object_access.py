@@ -2,7 +2,8 @@
 
 Every URL pattern that takes an object (enumerated from the URL resolver, so a new page is
 covered or this test fails) is in MATRIX: which capabilities open it, and, for the few
-objects that belong to someone (inbox tasks, a rep's leads), the owner rule. Each role is
+objects that belong to someone (inbox tasks, a rep's leads: every page of a contact), the
+owner rule. Each role is
 tried on a real object: a role that may not open the page gets 403/404 (405 for the wrong
 method) and never a byte of the object; a role that may gets the page. Owned objects are
 tried own and foreign. The public pages (machine endpoints, signed links) are listed in
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -51,11 +53,21 @@ class Page:
     # Objects that belong to someone: tried own and foreign, with this POST body.
     owned_by: str = ""  # "inbox" (the task's assignee) or "rep" (the rep's enrolled contacts)
     post: dict[str, str] = field(default_factory=dict)
+    read: bool = False  # an owned page that is read (GET → 200), not an action (POST → 302)
     # What a role that may open the page gets on GET (405: the page only takes POST).
     allowed: tuple[int, ...] = (200, 302, 405)
 
 
 CONTACT = {"pk": "contact"}
+# A contact's pages: whoever sees the contact list opens any contact's, a rep (no list, only
+# the queue) its own leads' and gets a 404 for anyone else's.
+READERS = any_of(C.VIEW_CONTACTS, C.WORK_QUEUE)
+
+
+def contact_page() -> Page:
+    return Page(CONTACT, READERS, owned_by="rep", read=True)
+
+
 MATRIX: dict[str, Page] = {
     # growth
     "user_edit": Page({"pk": "user"}, any_of(C.MANAGE_USERS)),
@@ -63,21 +75,24 @@ MATRIX: dict[str, Page] = {
     "api_key_created": Page({"pk": "api_key"}, any_of(C.MANAGE_SOURCES), allowed=(404,)),
     "api_key_revoke": Page({"pk": "api_key"}, any_of(C.MANAGE_SOURCES)),
     # leads: contacts
-    "contact_detail": Page(CONTACT, any_of(C.VIEW_CONTACTS)),
-    "contact_note_add": Page(CONTACT, any_of(C.VIEW_CONTACTS)),
+    "contact_detail": contact_page(),
+    "contact_note_add": Page(CONTACT, READERS, owned_by="rep", post={"body": "Called back"}),
     "contact_merge": Page(CONTACT, any_of(C.MANAGE_DATA)),
     "contact_merge_run": Page(CONTACT, any_of(C.MANAGE_DATA)),
     "contact_export_json": Page(CONTACT, any_of(C.MANAGE_DATA)),
     "contact_erase": Page(CONTACT, any_of(C.MANAGE_DATA)),
-    "contact_score_panel": Page(CONTACT, any_of(C.VIEW_CONTACTS)),
-    "contact_rate": Page(CONTACT, all_of(C.WORK_QUEUE, C.VIEW_CONTACTS)),
-    "contact_segments": Page(CONTACT, any_of(C.VIEW_CONTACTS)),
+    "contact_score_panel": contact_page(),
+    # Whoever works leads rates them: a rep its own.
+    "contact_rate": Page(
+        CONTACT, any_of(C.WORK_QUEUE), owned_by="rep", post={"verdict": "good", "note": "fine"}
+    ),
+    "contact_segments": contact_page(),
     "contact_segments_change": Page(CONTACT, any_of(C.MANAGE_SEGMENTS)),
     "contact_segment_explain": Page(
         {"pk": "contact", "segment_pk": "segment"}, any_of(C.MANAGE_SEGMENTS)
     ),
-    "contact_messaging_panel": Page(CONTACT, any_of(C.VIEW_CONTACTS)),
-    "contact_sales_panel": Page(CONTACT, any_of(C.VIEW_CONTACTS)),
+    "contact_messaging_panel": contact_page(),
+    "contact_sales_panel": contact_page(),
     "contact_enroll": Page(CONTACT, any_of(C.MANAGE_CADENCES)),
     # A rep (no contact list) moves the stage only of its own leads, from the queue.
     "contact_stage_move": Page(
@@ -136,6 +151,7 @@ MATRIX: dict[str, Page] = {
     "webhook_edit": Page({"pk": "webhook"}, any_of(C.MANAGE_SOURCES)),
     "webhook_rotate": Page({"pk": "webhook"}, any_of(C.MANAGE_SOURCES)),
     "webhook_test": Page({"pk": "webhook"}, any_of(C.MANAGE_SOURCES)),
+    "webhook_delete": Page({"pk": "webhook"}, any_of(C.MANAGE_SOURCES)),
     "webhook_redeliver": Page(
         {"pk": "webhook", "delivery_pk": "webhook_delivery"}, any_of(C.MANAGE_SOURCES)
     ),
@@ -437,8 +453,16 @@ def test_each_role_opens_only_what_its_role_allows(name: str, clients) -> None: 
             } & {403, 404}, (role, url)
 
 
+def _footprint(contact: Any) -> tuple[int, ...]:
+    """What an action on a contact leaves behind: stage changes, notes, quality verdicts."""
+    from leads.models import LeadRating, Note, StageChange
+
+    return tuple(m.objects.filter(contact=contact).count() for m in (StageChange, Note, LeadRating))
+
+
 def _owned(name: str, page: Page, world: World, role: Role, user: Any, client: Client) -> None:
-    """Own object → done; another's → 404, nothing changed; no right at all → 403."""
+    """Own object → done (200 read, 302 acted); another's → 404, nothing changed; no right at
+    all → 403."""
     has = ROLE_CAPABILITIES[role]
     if page.owned_by == "inbox":
         from automations.models import TeamTask
@@ -454,26 +478,29 @@ def _owned(name: str, page: Page, world: World, role: Role, user: Any, client: C
     # "rep": a rep's own leads are the contacts of its enrollments.
     from cadences.models import Rep
     from cadences.services.enrollment import enrollment_start
-    from leads.models import StageChange
 
     own = ContactFactory(lifecycle_stage="mql")
     rep = Rep.objects.get_or_create(user=user)[0]
     enrollment_start(contact=own, key=f"own-{role}", cadence=world.get("cadence"), rep=rep)
     world.get("enrollment")  # the foreign contact is another rep's lead
     foreign = world.get("contact")
-    before = StageChange.objects.filter(contact=foreign).count()
-    own_answer = client.post(reverse(name, kwargs={"pk": own.pk}), page.post)
-    foreign_answer = client.post(reverse(name, kwargs={"pk": foreign.pk}), page.post)
+    before = _footprint(foreign)
+    ask = client.get if page.read else partial(client.post, data=page.post)
+    own_answer = ask(reverse(name, kwargs={"pk": own.pk}))
+    foreign_answer = ask(reverse(name, kwargs={"pk": foreign.pk}))
+    done = 200 if page.read else 302
     if not page.opens(has):
         assert own_answer.status_code == foreign_answer.status_code == 403, role
     elif C.VIEW_CONTACTS in has:  # sees every contact: may act on any
-        assert own_answer.status_code == foreign_answer.status_code == 302, role
+        assert own_answer.status_code == foreign_answer.status_code == done, role
         return
     else:
-        assert own_answer.status_code == 302, role
-        assert foreign_answer.status_code == 404, role
+        assert own_answer.status_code == done, (role, own_answer.status_code)
+        assert foreign_answer.status_code == 404, (role, foreign_answer.status_code)
+        if page.read:  # nor by the other method
+            assert client.post(reverse(name, kwargs={"pk": foreign.pk})).status_code == 404
     assert _denied(foreign_answer)
-    assert StageChange.objects.filter(contact=foreign).count() == before
+    assert _footprint(foreign) == before
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
