@@ -12,6 +12,10 @@ class AnalyticsConfig(AppConfig):
         from growth.roles import Capability
 
         register_demo_step()
+        from analytics.demo import MONTHLY_COSTS
+        from growth import shipped
+
+        shipped.register(description for _kind, description, _channel, _amount in MONTHLY_COSTS)
 
         navigation.register(
             navigation.Section(

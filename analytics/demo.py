@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from analytics.filters import today
 from analytics.models import AdSpend, FunnelTarget, OtherCost, TrafficDay
@@ -24,8 +25,8 @@ COST_PER_CLICK = {"google / cpc": Decimal("1.45"), "facebook / paid-social": Dec
 CLICKS_PER_VISIT = (3.0, 4.5)
 IMPRESSIONS_PER_CLICK = {"google / cpc": 18, "facebook / paid-social": 55}
 MONTHLY_COSTS = [
-    ("agency", "Performance agency retainer", "", Decimal("1500.00")),
-    ("tools", "E-mail and SMS tools", "", Decimal("300.00")),
+    ("agency", gettext_noop("Performance agency retainer"), "", Decimal("1500.00")),
+    ("tools", gettext_noop("E-mail and SMS tools"), "", Decimal("300.00")),
 ]
 TARGETS = {
     "shop": {"product_views": "0.60", "carts": "0.25", "checkouts": "0.60", "orders": "0.70"},

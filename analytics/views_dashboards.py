@@ -35,6 +35,7 @@ from analytics.services.rollups import reporting_zone
 from growth.csv_stream import csv_response
 from growth.currency import base_currency
 from growth.permissions import capability_required
+from growth.replica import dashboard_reads
 from growth.roles import Capability
 
 view_dashboards = capability_required(Capability.VIEW_DASHBOARDS)
@@ -109,10 +110,10 @@ def _page_context(request: HttpRequest, page: str) -> dict[str, Any]:
 
 
 def _render(request: HttpRequest, page: str) -> HttpResponse:
-    context = _page_context(request, page)
     partial = request.htmx  # type: ignore[attr-defined]
     template = "analytics/dashboards/_body.html" if partial else "analytics/dashboards/page.html"
-    response = render(request, template, context)
+    with dashboard_reads():  # the read replica, when there is one (growth/replica.py)
+        response = render(request, template, _page_context(request, page))
     # The page and its partial share a URL: the browser's cache must tell them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -168,6 +169,7 @@ def export(request: HttpRequest, figure: str) -> HttpResponseBase:
             content_type="text/plain; charset=utf-8",
         )
     filters = form.filters()
-    table = build(filters)
+    with dashboard_reads():
+        table = build(filters)
     filename = f"{figure}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
     return csv_response(filename=filename, header=table.header, rows=table.rows)

@@ -29,7 +29,8 @@ from analytics.dashboards import format as F
 from analytics.filters import Filters
 from analytics.services.rollups import GROSS, NET, PLACED, RETURNED, reporting_zone
 from analytics.views_dashboards import DashboardFilters, view_dashboards
-from growth.currency import base_currency
+from growth.currency import base_currency, money_display
+from growth.formats.localized import local_datetime
 from leads.views_contacts import url_maker
 
 PAGE_SIZE = 50
@@ -151,13 +152,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "number": r["order_number"] or r["shop_order_id"],
-            "placed": r["placed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "placed": local_datetime(r["placed_at"], zone=zone),
             "contact": _name(r),
             "contact_url": contact_url(r["contact_id"]) if r["contact_id"] else "",
             "channel": r["channel"] or F.DASH,
             "campaign": r["campaign"] or F.DASH,
             "status": r["status"],
-            "total": f"{F.money(r['total'])} {r['currency']}",
+            "total": money_display(r["total"], r["currency"]),
             "gross": F.money(r["gross"]),
             "net": F.money(r["net"]),
         }

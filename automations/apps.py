@@ -16,6 +16,10 @@ class AutomationsConfig(AppConfig):
         from leads import panels as contact_panels
 
         register_demo_step()
+        from automations.journeys.shipped import shipped_texts
+        from growth import shipped
+
+        shipped.register(shipped_texts())
         contact_panels.register(
             contact_panels.Panel(
                 "contact_messaging_panel", _("Loading journeys and messages…"), order=20

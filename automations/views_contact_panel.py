@@ -8,14 +8,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from automations.models import Delivery, DiscountCode, JourneyRun, SurveyAnswer, TeamTask
-from growth.permissions import capability_required
-from growth.roles import Capability
+from leads.access import contact_required
 from leads.models import Contact
 
 SHOWN = 10
 
 
-@capability_required(Capability.VIEW_CONTACTS)
+@contact_required  # a rep opens the panel of its own leads
 @require_GET
 def contact_messaging_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """Five queries, however much the contact has."""

@@ -41,6 +41,7 @@ from automations.models import DiscountCampaign, Journey, MessageTemplate, Surve
 from automations.models.delivery import MESSAGE_CHANNELS
 from growth.permissions import capability_required
 from growth.roles import Capability, Role
+from growth.shipped import shipped_text
 from leads.models import LifecycleStage, Segment
 from leads.services.scoring_conditions import CONTACT_FIELDS, NO_VALUE_OPERATORS, OPERATORS
 
@@ -89,7 +90,9 @@ def journey_create(request: HttpRequest) -> HttpResponse:
         return _list_page(request, form, status=400)
     journey = form.create(actor=request.user)
     messages.success(
-        request, _("“%(name)s” created: draw its steps on the canvas.") % {"name": journey.name}
+        request,
+        _("“%(name)s” created: draw its steps on the canvas.")
+        % {"name": shipped_text(journey.name)},
     )
     return redirect("journey_builder", pk=journey.pk)
 
@@ -103,7 +106,8 @@ def journey_install(request: HttpRequest) -> HttpResponse:
     journey = shipped_install(key=form.cleaned_data["key"], actor=request.user)
     messages.success(
         request,
-        _("“%(name)s” installed as a draft: check it, then publish.") % {"name": journey.name},
+        _("“%(name)s” installed as a draft: check it, then publish.")
+        % {"name": shipped_text(journey.name)},
     )
     return redirect("journey_builder", pk=journey.pk)
 
@@ -145,18 +149,19 @@ def _options() -> dict[str, Any]:
         "contact_fields": list(CONTACT_FIELDS),
         "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
         "templates": [
-            {"id": t.pk, "name": t.name, "channel": t.channel}
+            {"id": t.pk, "name": shipped_text(t.name), "channel": t.channel}
             for t in MessageTemplate.objects.order_by("name").only("id", "name", "channel")
         ],
         "segments": [
-            {"id": s.pk, "name": s.name, "kind": s.kind}
+            {"id": s.pk, "name": shipped_text(s.name), "kind": s.kind}
             for s in Segment.objects.order_by("name").only("id", "name", "kind")
         ],
         "surveys": [
-            {"id": s.pk, "name": s.name} for s in Survey.objects.order_by("name").only("id", "name")
+            {"id": s.pk, "name": shipped_text(s.name)}
+            for s in Survey.objects.order_by("name").only("id", "name")
         ],
         "campaigns": [
-            {"id": c.pk, "name": c.name}
+            {"id": c.pk, "name": shipped_text(c.name)}
             for c in DiscountCampaign.objects.order_by("name").only("id", "name")
         ],
     }

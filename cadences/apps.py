@@ -13,10 +13,15 @@ class CadencesConfig(AppConfig):
         from leads import panels as contact_panels
 
         register_demo_step()
-        from cadences.selectors_queue import rep_holds_contact
+        from cadences.demo import DEMO_TEAM
+        from cadences.services.cadences import shipped_texts
+        from growth import shipped
+
+        shipped.register([*shipped_texts(), DEMO_TEAM])
+        from cadences.selectors_queue import rep_contact_ids, rep_holds_contact
         from leads import access as contact_access
 
-        contact_access.register("rep_enrollments", rep_holds_contact)
+        contact_access.register("rep_enrollments", rep_holds_contact, rep_contact_ids)
         from cadences.models import Touch
         from leads import timeline
 

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from cadences.models import Cadence, Enrollment, Rep, Team
 from cadences.services.cadences import cadence_publish, shipped_cadence_install
@@ -21,6 +22,7 @@ ENROLL_AT_MOST = 400
 DISPOSITIONS = (
     ["no_answer"] * 5 + ["voicemail"] * 3 + ["connected"] * 2 + ["meeting", "not_interested"]
 )
+DEMO_TEAM = gettext_noop("Inside sales")
 EXTRA_REPS = [("rep2", "Maya", "Okoro"), ("rep3", "Tom", "Becker")]
 
 
@@ -31,7 +33,7 @@ def _reps() -> list[Rep]:
     from growth.services import user_create
 
     team, _created = Team.objects.get_or_create(
-        name="Inside sales",
+        name=DEMO_TEAM,
         defaults={"time_zone": "Europe/Berlin", "opens": time(8), "closes": time(20)},
     )
     names = [DEMO_USERS[Role.REP], *EXTRA_REPS]

@@ -14,12 +14,13 @@ from cadences.models import Cadence, Enrollment, Touch
 from cadences.services.enrollment import OPEN, enrollment_start
 from growth.permissions import capability_required
 from growth.roles import Capability, permission_name
+from leads.access import contact_required
 from leads.models import Contact
 
 SHOWN = 20
 
 
-@capability_required(Capability.VIEW_CONTACTS)
+@contact_required  # a rep opens the panel of its own leads
 @require_GET
 def contact_sales_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """Three queries, however much the contact has (four for a sales manager, who is

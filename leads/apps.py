@@ -7,7 +7,7 @@ class LeadsConfig(AppConfig):
     verbose_name = _("Leads")
 
     def ready(self) -> None:
-        from growth import navigation
+        from growth import navigation, shipped
         from growth.roles import Capability
 
         # Connect domain-signal receivers and register the inbound handlers.
@@ -18,6 +18,7 @@ class LeadsConfig(AppConfig):
         from leads.services import lifecycle, qualification  # noqa: F401 (after-batch steps)
 
         register_demo_step()
+        shipped.register(_shipped_texts())
 
         navigation.register(
             navigation.Section(
@@ -70,6 +71,16 @@ class LeadsConfig(AppConfig):
                 ),
             ),
             navigation.Section(
+                key="my_contacts",
+                label=_("My contacts"),
+                url_name="my_contacts",
+                capability=Capability.WORK_QUEUE,
+                group=navigation.Group.SALES,
+                order=15,
+                what=_("The leads assigned to you, each with its timeline, score and stage."),
+                how=_("Leads you work in the queue appear here."),
+            ),
+            navigation.Section(
                 key="scoring",
                 label=_("Scoring"),
                 url_name="scoring",
@@ -112,3 +123,21 @@ class LeadsConfig(AppConfig):
                 ),
             ),
         )
+
+
+def _shipped_texts() -> list[str]:
+    """What leads ships and the demo loads, stored in English and shown in the reader's
+    language while nobody renamed it (growth/shipped.py)."""
+    from leads.demo.sources import DEMO_SOURCE_NAMES
+    from leads.services.qualification import DEFAULT_DEFINITIONS
+    from leads.services.scoring import DEFAULT_MODEL, DEFAULT_RULES
+    from leads.services.segments import RFM_SEGMENTS
+
+    return [
+        *(d[field] for d in DEFAULT_DEFINITIONS for field in ("name", "description")),
+        DEFAULT_MODEL["name"],
+        DEFAULT_MODEL["description"],
+        *(rule["name"] for rule in DEFAULT_RULES),
+        *(text for _key, name, description in RFM_SEGMENTS for text in (name, description)),
+        *DEMO_SOURCE_NAMES,
+    ]

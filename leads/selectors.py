@@ -22,6 +22,7 @@ from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from growth.formats.localized import local_datetime
 from leads.models import (
     Consent,
     Contact,
@@ -503,7 +504,7 @@ class TimelineItem:
 
     @property
     def minute(self) -> str:
-        return timezone.localtime(self.at).strftime("%Y-%m-%d %H:%M")
+        return local_datetime(self.at)
 
 
 @dataclass(frozen=True)

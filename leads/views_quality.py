@@ -14,8 +14,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from growth.permissions import capability_required, check_capability
+from growth.permissions import capability_required
 from growth.roles import Capability
+from leads import access
 from leads import selectors_quality as selectors
 from leads.forms_quality import AcceptAllForm, AcceptPointsForm, QualityFilterForm, RatingForm
 from leads.models import Contact, ScoringRule
@@ -153,14 +154,14 @@ def panel_context(
 
 
 def can_rate(user: Any) -> bool:
-    # Rating needs the contact page too; reps rate the leads of their queue (cadences).
-    return user.has_perm("growth.work_queue") and user.has_perm("growth.view_contacts")
+    # Whoever works leads, on the pages of the contacts it may open (a rep: its own leads).
+    return bool(user.has_perm("growth.work_queue"))
 
 
 @work_queue
 @require_POST
 def contact_rate(request: HttpRequest, pk: int) -> HttpResponse:
-    check_capability(request.user, Capability.VIEW_CONTACTS)
+    access.check_contact(request.user, pk)
     contact = get_object_or_404(Contact, pk=pk, merged_into__isnull=True, erased_at__isnull=True)
     form = RatingForm(request.POST)
     if form.is_valid():

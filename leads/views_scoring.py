@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from growth import navigation
 from growth.permissions import capability_required
 from growth.roles import Capability
+from leads import access
 from leads import selectors_scoring as selectors
 from leads.forms_scoring import (
     CONTACT_PROPERTY_HINTS,
@@ -32,7 +33,6 @@ from leads.services import scoring as services
 from leads.services.scoring_conditions import condition_describe
 
 manage_scoring = capability_required(Capability.MANAGE_SCORING)
-view_contacts = capability_required(Capability.VIEW_CONTACTS)
 
 
 def _model_from(request: HttpRequest, models: list[ScoreModel]) -> ScoreModel:
@@ -374,7 +374,7 @@ def recompute_status(request: HttpRequest, pk: int) -> HttpResponse:
 # --- The contact page's panel ----------------------------------------------------------------
 
 
-@view_contacts
+@access.contact_required
 @require_GET
 def contact_score_panel(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(Contact, pk=pk)

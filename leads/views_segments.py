@@ -21,6 +21,7 @@ from growth.csv_stream import csv_response
 from growth.models import AuditEvent
 from growth.permissions import capability_required
 from growth.roles import Capability, permission_name
+from leads import access
 from leads import selectors_segments as selectors
 from leads.forms_contacts import SORTS, ContactFilterForm
 from leads.forms_segments import (
@@ -38,7 +39,6 @@ from leads.services import segments as services
 from leads.services.segment_rules import errors_flat, rules_clean, rules_describe
 
 manage_segments = capability_required(Capability.MANAGE_SEGMENTS)
-view_contacts = capability_required(Capability.VIEW_CONTACTS)
 
 KIND_TITLES: dict[str, Any] = {
     Segment.Kind.DYNAMIC: gettext_lazy("New segment"),
@@ -509,7 +509,7 @@ def _panel(request: HttpRequest, contact: Contact, status: int = 200) -> HttpRes
     return render(request, "leads/segments/_contact_panel.html", context, status=status)
 
 
-@view_contacts
+@access.contact_required
 @require_GET
 def contact_panel(request: HttpRequest, pk: int) -> HttpResponse:
     return _panel(request, _contact_or_404(pk))

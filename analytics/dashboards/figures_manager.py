@@ -17,16 +17,17 @@ from analytics.dashboards.format import count, multiple, pct
 from analytics.dashboards.plotting import (
     ACCENT,
     BRAND,
-    GRID,
     MUTED,
     TOP,
     axis,
     count_axis,
+    date_axis,
     f,
     figure,
     pct_value,
 )
 from analytics.dashboards.tables import RAW, Cell, Column, Csv, Table, csv_of, table_of
+from growth.formats.localized import local_date, local_month
 
 SHOP_STEP_LABELS = {
     "sessions": gettext_lazy("Visit"),
@@ -89,7 +90,7 @@ def revenue_figure(
     )
     return figure(
         fig,
-        xaxis={"type": "date", "gridcolor": GRID},
+        xaxis=date_axis(),
         yaxis=axis(currency),
         yaxis2={
             **count_axis(_("Orders"), [r["orders"] for r in rows]),
@@ -324,7 +325,7 @@ def cohort_records(cohorts: Sequence[dict[str, Any]]) -> tuple[list[int], list[d
     records = []
     for c in cohorts:
         shares = dict(c["retention"])
-        record = {"cohort": c["cohort"].strftime("%Y-%m"), "size": c["size"]}
+        record = {"cohort": c["cohort"], "size": c["size"]}
         record.update({f"m{m}": shares.get(m) for m in months})
         records.append(record)
     return months, records
@@ -332,7 +333,7 @@ def cohort_records(cohorts: Sequence[dict[str, Any]]) -> tuple[list[int], list[d
 
 def cohort_columns(months: Sequence[int]) -> list[Column]:
     return [
-        Column("cohort", gettext_lazy("First order in"), "text"),
+        Column("cohort", gettext_lazy("First order in"), "month"),
         Column("customers", gettext_lazy("Customers"), key="size"),
         *(Column(f"month_{m}", f"+{m}", "rate", key=f"m{m}") for m in months),
     ]
@@ -348,7 +349,7 @@ def cohort_figure(
         go.Heatmap(
             z=z,
             x=[f"+{m}" for m in months],
-            y=[f"{r['cohort']} ({r['size']})" for r in records],
+            y=[f"{local_month(r['cohort'])} ({r['size']})" for r in records],
             zmin=0,
             zmax=100,
             colorscale="Teal",
@@ -464,8 +465,9 @@ def forecast_records(fc: Any) -> list[dict[str, Any]]:
 def forecast_figure(fc: Any, currency: str) -> dict[str, Any] | None:
     if fc.net is None or fc.orders is None:
         return None
-    x = [p.end.isoformat() for p in fc.history]
-    nxt = fc.next_end.isoformat()
+    # Category labels, not date data: the period ends as the reader writes dates.
+    x = [local_date(p.end) for p in fc.history]
+    nxt = local_date(fc.next_end)
     fig = go.Figure()
     fig.add_bar(
         x=x,

@@ -23,12 +23,14 @@ from analytics.dashboards.plotting import (
     TOP,
     axis,
     count_axis,
+    date_axis,
     f,
     figure,
     pct_value,
 )
 from analytics.dashboards.tables import Cell, Column, Table
 from analytics.models import AttributionModel
+from growth.shipped import shipped_text
 
 # Campaigns (ROAS by channel, per campaign)
 
@@ -112,7 +114,7 @@ def traffic_figure(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     )
     return figure(
         fig,
-        xaxis={"type": "date", "gridcolor": GRID},
+        xaxis=date_axis(),
         yaxis=count_axis(_("Sessions"), [r["sessions"] for r in records]),
         yaxis2={
             "title": {"text": _("Bounce rate (%)")},
@@ -196,7 +198,7 @@ def journey_records(rows: Sequence[Any]) -> list[dict[str, Any]]:
     return [
         {
             "id": r.journey_id,
-            "name": r.name,
+            "name": shipped_text(r.name),
             "status": r.status,
             "started": r.started,
             "converted": r.converted,
@@ -374,7 +376,10 @@ SEGMENT_COLUMNS = (
 
 
 def segment_records(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**r, "net_change": int(r["entered"]) - int(r["exited"])} for r in rows]
+    return [
+        {**r, "name": shipped_text(r["name"]), "net_change": int(r["entered"]) - int(r["exited"])}
+        for r in rows
+    ]
 
 
 def segment_figure(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:

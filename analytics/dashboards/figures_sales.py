@@ -21,6 +21,7 @@ from analytics.dashboards.plotting import (
     pct_value,
 )
 from analytics.dashboards.tables import Column
+from growth.shipped import shipped_text
 
 # Speed to lead (the engagement selectors' buckets)
 
@@ -111,7 +112,7 @@ def cadence_records(rows: Sequence[Any]) -> list[dict[str, Any]]:
     return [
         {
             "id": r.cadence_id,
-            "name": r.name,
+            "name": shipped_text(r.name),
             "status": r.status,
             "started": r.started,
             "contacted_rate": r.contacted_rate,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from analytics import selectors_sales as S
 from analytics.filters import DEFAULT_PERIOD, PERIODS, DashboardFilterForm, Filters, today
 from analytics.models import AttributionModel
+from growth.shipped import shipped_text
 from leads.models import Segment
 
 DATE_KEYS = ("from", "to", "start", "end")
@@ -33,7 +34,10 @@ class SegmentChoice:
 
 def segment_choices() -> list[SegmentChoice]:
     rows = Segment.objects.order_by("kind", Lower("name")).values_list("pk", "name", "kind")[:500]
-    return [SegmentChoice(pk, name, kind == Segment.Kind.PERSONA) for pk, name, kind in rows]
+    return [
+        SegmentChoice(pk, shipped_text(name), kind == Segment.Kind.PERSONA)
+        for pk, name, kind in rows
+    ]
 
 
 class DashboardFilters(DashboardFilterForm):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import selectors_sales as S
@@ -27,6 +26,7 @@ from analytics.dashboards.parts import (
 from analytics.dashboards.tables import Cell, table_of
 from analytics.definitions import DEFINITIONS
 from analytics.filters import Filters
+from growth.formats.localized import local_date, local_datetime
 
 # --- Manager --------------------------------------------------------------------------------
 
@@ -426,7 +426,7 @@ def manager_charts(data: dict[str, Any], filters: Filters, currency: str) -> lis
             (_("orders expected"), fmt.decimal(clv["orders"], 1)),
         ]
         chart.intro = _("Fitted %(at)s on %(n)s customers.") % {
-            "at": timezone.localtime(clv["fit"].fitted_at).strftime("%Y-%m-%d %H:%M"),
+            "at": local_datetime(clv["fit"].fitted_at),
             "n": fmt.count(clv["fit"].customers),
         }
         chart.table = table_of(F.ALIVE_COLUMNS, records)
@@ -458,7 +458,7 @@ def manager_charts(data: dict[str, Any], filters: Filters, currency: str) -> lis
         chart.facts = [
             (
                 _("orders, %(start)s to %(end)s")
-                % {"start": fc.next_start.isoformat(), "end": fc.next_end.isoformat()},
+                % {"start": local_date(fc.next_start), "end": local_date(fc.next_end)},
                 between
                 % {
                     "value": fmt.count(round(fc.orders.value)),

@@ -13,6 +13,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from django.utils.translation import get_language
 
 # The "none" template keeps each figure small on every refresh; as the default it is also what
 # every new figure starts from, instead of plotly's large default template.
@@ -66,6 +67,19 @@ def _merged(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
 
 def axis(title: str, **more: Any) -> dict[str, Any]:
     return {"title": {"text": title}, "rangemode": "tozero", "gridcolor": GRID, **more}
+
+
+# plotly.js writes date ticks in English ("Mar 5"): a Chinese reader gets d3 formats in her
+# own order. English keeps plotly's ticks, which it adapts to the range shown.
+DATE_AXIS_FORMATS: dict[str, dict[str, str]] = {
+    "zh-hans": {"tickformat": "%-m月%-d日", "hoverformat": "%Y年%-m月%-d日"},
+}
+
+
+def date_axis(**more: Any) -> dict[str, Any]:
+    """An axis of days (the data stays ISO), its ticks and hover labels in the active
+    language."""
+    return {"type": "date", "gridcolor": GRID, **DATE_AXIS_FORMATS.get(get_language(), {}), **more}
 
 
 def count_axis(title: str, counts: Iterable[int | float], **more: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics.dashboards.format import DASH, count, days, decimal, money, multiple, pct, rounded
+from growth.formats.localized import local_date, local_month
 
 # --- Tables and CSV from one description ----------------------------------------------------
 
@@ -26,7 +27,8 @@ SHOW: dict[str, Callable[[Any], str]] = {
     "multiple": multiple,
     "days": days,
     "decimal": decimal,
-    "date": lambda v: v.isoformat() if v else DASH,
+    "date": lambda v: local_date(v) if v else DASH,
+    "month": lambda v: local_month(v) if v else DASH,
 }
 RAW: dict[str, Callable[[Any], Any]] = {
     "text": lambda v: "" if v is None else str(v),
@@ -38,6 +40,7 @@ RAW: dict[str, Callable[[Any], Any]] = {
     "days": lambda v: "" if v is None else f"{float(v):.2f}",
     "decimal": lambda v: "" if v is None else f"{float(v):.4f}",
     "date": lambda v: v.isoformat() if v else "",
+    "month": lambda v: v.strftime("%Y-%m") if v else "",
 }
 
 

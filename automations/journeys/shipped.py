@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from automations.models import Journey, MessageTemplate, TemplateContent
 from automations.models.delivery import Channel, Purpose
@@ -51,14 +53,14 @@ def _n(node_id: str, kind: str, x: int, y: int, /, **config: Any) -> dict[str, A
 
 
 CART_SMS = Message(
-    "Cart reminder (SMS)",
+    gettext_noop("Cart reminder (SMS)"),
     Channel.SMS,
     Purpose.MARKETING,
     text="{{ shop.name }}: your cart is waiting, {{ contact.first_name|default:'there' }}. "
     "{{ shop.url }} Reply STOP to opt out.",
 )
 CART_EMAIL = Message(
-    "Cart reminder (e-mail)",
+    gettext_noop("Cart reminder (e-mail)"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="{{ contact.first_name|default:'Hi' }}, you left something behind",
@@ -67,7 +69,7 @@ CART_EMAIL = Message(
     '<p><a href="{{ shop.url }}">Back to your cart</a></p>' + UNSUBSCRIBE,
 )
 REVIEW = Message(
-    "Review request",
+    gettext_noop("Review request"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="What did you think, {{ contact.first_name|default:'there' }}?",
@@ -76,7 +78,8 @@ REVIEW = Message(
     ". Other customers' reviews may help you decide.</p>" + UNSUBSCRIBE,
 )
 SECOND_CHANCE = Message(
-    "Still thinking (10 % off)",
+    # xgettext:no-python-format
+    gettext_noop("Still thinking (10 % off)"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="10 % off, just for you",
@@ -85,7 +88,7 @@ SECOND_CHANCE = Message(
     + UNSUBSCRIBE,
 )
 BROWSE = Message(
-    "Browse abandonment",
+    gettext_noop("Browse abandonment"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="Still looking, {{ contact.first_name|default:'there' }}?",
@@ -94,7 +97,7 @@ BROWSE = Message(
     + UNSUBSCRIBE,
 )
 THANKS = Message(
-    "Thank you for your order",
+    gettext_noop("Thank you for your order"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="Welcome to {{ shop.name }}, {{ contact.first_name|default:'friend' }}",
@@ -102,7 +105,7 @@ THANKS = Message(
     "out of it.</p>" + UNSUBSCRIBE,
 )
 CROSS_SELL = Message(
-    "You may also like",
+    gettext_noop("You may also like"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="Picked for you, {{ contact.first_name|default:'there' }}",
@@ -110,20 +113,24 @@ CROSS_SELL = Message(
 )
 WELCOME = [
     Message(
-        f"Welcome {n}",
+        name,
         Channel.EMAIL,
         Purpose.MARKETING,
         subject=subject,
         html=f"<p>{body}</p>" + UNSUBSCRIBE,
     )
-    for n, subject, body in [
-        (1, "Welcome to {{ shop.name }}", "Thanks for subscribing! Here is what we are about."),
-        (2, "Our best sellers", "The products our customers love most."),
-        (3, "A welcome gift", "Your first order ships free this week."),
+    for name, subject, body in [
+        (
+            gettext_noop("Welcome 1"),
+            "Welcome to {{ shop.name }}",
+            "Thanks for subscribing! Here is what we are about.",
+        ),
+        (gettext_noop("Welcome 2"), "Our best sellers", "The products our customers love most."),
+        (gettext_noop("Welcome 3"), "A welcome gift", "Your first order ships free this week."),
     ]
 ]
 WIN_BACK = Message(
-    "We miss you",
+    gettext_noop("We miss you"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="We miss you, {{ contact.first_name|default:'friend' }}",
@@ -132,7 +139,7 @@ WIN_BACK = Message(
     + UNSUBSCRIBE,
 )
 HOW_TO = Message(
-    "How to get the most out of it",
+    gettext_noop("How to get the most out of it"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="Getting started with your order {{ last_order.number }}",
@@ -141,7 +148,7 @@ HOW_TO = Message(
     " from day one.</p>" + UNSUBSCRIBE,
 )
 NPS_MAIL = Message(
-    "How likely are you to recommend us?",
+    gettext_noop("How likely are you to recommend us?"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="One click: would you recommend {{ shop.name }}?",
@@ -150,7 +157,7 @@ NPS_MAIL = Message(
     + UNSUBSCRIBE,
 )
 VIP_MAIL = Message(
-    "You are one of our best customers",
+    gettext_noop("You are one of our best customers"),
     Channel.EMAIL,
     Purpose.MARKETING,
     subject="Thank you, {{ contact.first_name|default:'friend' }}",
@@ -158,7 +165,7 @@ VIP_MAIL = Message(
     "will be in touch personally.</p>" + UNSUBSCRIBE,
 )
 ORDER_CONFIRMATION = Message(
-    "Order confirmation",
+    gettext_noop("Order confirmation"),
     Channel.EMAIL,
     Purpose.TRANSACTIONAL,
     subject="Order {{ last_order.number }} confirmed",
@@ -168,7 +175,7 @@ ORDER_CONFIRMATION = Message(
     "{% endfor %}</ul>",
 )
 SHIPPING = Message(
-    "Shipping notice",
+    gettext_noop("Shipping notice"),
     Channel.EMAIL,
     Purpose.TRANSACTIONAL,
     subject="Order {{ last_order.number }} is on its way",
@@ -178,7 +185,7 @@ SHIPPING = Message(
 SHIPPED: list[Shipped] = [
     Shipped(
         "abandoned_cart",
-        "Abandoned cart",
+        gettext_noop("Abandoned cart"),
         _(
             "Checkout started, no order within an hour: an SMS to those who allow it, else an e-mail."
         ),
@@ -196,7 +203,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "review_request",
-        "Review request",
+        gettext_noop("Review request"),
         _(
             # xgettext:no-python-format
             "Viewed a product, no purchase in 24 hours: a review request; none after 3 more days: 10 % off."
@@ -222,7 +229,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "browse_abandonment",
-        "Browse abandonment",
+        gettext_noop("Browse abandonment"),
         _("Viewed products without adding any to the cart for 4 hours: the products again."),
         [
             _n("t", "trigger", 40, 40, kind="event", event="Product Viewed"),
@@ -236,7 +243,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "post_purchase",
-        "Post-purchase welcome and cross-sell",
+        gettext_noop("Post-purchase welcome and cross-sell"),
         _("After an order: a thank-you with tips, then products bought by similar customers."),
         [
             _n("t", "trigger", 40, 40, kind="event", event="Order Completed"),
@@ -251,7 +258,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "welcome_series",
-        "Welcome series",
+        gettext_noop("Welcome series"),
         _("New newsletter subscribers: three e-mails over five days."),
         [
             _n("t", "trigger", 40, 40, kind="event", event="Newsletter Subscribed"),
@@ -274,7 +281,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "order_confirmation",
-        "Order confirmation",
+        gettext_noop("Order confirmation"),
         _("Transactional: confirms every order at once, whatever the hour or the caps."),
         [
             _n("t", "trigger", 40, 40, kind="event", event="Order Completed"),
@@ -287,7 +294,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "shipping_notice",
-        "Shipping notice",
+        gettext_noop("Shipping notice"),
         _("Transactional: tells the customer the order has shipped."),
         [
             _n("t", "trigger", 40, 40, kind="event", event="Order Shipped"),
@@ -300,7 +307,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "after_delivery",
-        "After delivery: how-to and NPS",
+        gettext_noop("After delivery: how-to and NPS"),
         _(
             "Order delivered: how to get the most out of it, then an NPS survey; detractors become a task for the team."
         ),
@@ -325,7 +332,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "win_back",
-        "Win-back",
+        gettext_noop("Win-back"),
         # xgettext:no-python-format
         _("No order for 60 days: a personal 10 % code, then a reminder a week later."),
         [
@@ -350,7 +357,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "vip",
-        "VIP thank-you",
+        gettext_noop("VIP thank-you"),
         _("A customer becomes a champion (RFM): a personal call from the team and a thank-you."),
         [
             _n("t", "trigger", 40, 40, kind="segment_entered", segment="@champions"),
@@ -384,7 +391,7 @@ def _resolve(name: str) -> int | None:
 
     if name == "@survey":
         survey, _created = Survey.objects.get_or_create(
-            name="Customer NPS",
+            name=gettext_noop("Customer NPS"),
             defaults={
                 "kind": Survey.Kind.NPS,
                 "question": "How likely are you to recommend us to a friend?",
@@ -394,7 +401,8 @@ def _resolve(name: str) -> int | None:
         return survey.pk
     if name == "@campaign":
         campaign, _created = DiscountCampaign.objects.get_or_create(
-            name="Win-back 10 %",
+            # xgettext:no-python-format
+            name=gettext_noop("Win-back 10 %"),
             defaults={"pattern": "BACK-{code}", "value": "10 %", "valid_days": 30},
         )
         return campaign.pk
@@ -443,12 +451,28 @@ def shipped_install(*, key: str, actor: Any = None) -> Journey:
     name = spec.name
     if Journey.objects.filter(name=name).exists():
         name = f"{name} (shipped)"
+    # Stored in English whoever installs it: the pages show a shipped text in each reader's
+    # language (growth/shipped.py).
+    with translation.override("en"):
+        description = str(spec.description)
     return Journey.objects.create(
         name=name,
-        description=str(spec.description),
+        description=description,
         draft=draft,
         reentry=spec.reentry,
         reentry_days=spec.reentry_days,
         shipped_key=key,
         updated_by=actor,
     )
+
+
+def shipped_texts() -> list[Any]:
+    """The names and descriptions this module installs, for growth.shipped."""
+    messages = {m.name for spec in SHIPPED for m in spec.messages}
+    return [
+        *(spec.name for spec in SHIPPED),
+        *(spec.description for spec in SHIPPED),
+        *sorted(messages),
+        "Customer NPS",
+        "Win-back 10 %",
+    ]

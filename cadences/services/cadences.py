@@ -10,8 +10,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from automations.models import MessageTemplate, TemplateContent
 from automations.models.delivery import Channel, Purpose
@@ -254,20 +255,20 @@ class Shipped:
 
 
 INTRO = (
-    "Sales intro (e-mail)",
+    gettext_noop("Sales intro (e-mail)"),
     "Quick question, {{ contact.first_name|default:'there' }}",
     "<p>Hi {{ contact.first_name|default:'there' }},</p><p>I saw you were looking at "
     "{% for p in viewed_products %}{% if forloop.first %}{{ p.name }}{% endif %}{% endfor %}"
     " at {{ shop.name }}. Can I help you choose? Just reply to this e-mail.</p>",
 )
 FOLLOW_UP = (
-    "Sales follow-up (e-mail)",
+    gettext_noop("Sales follow-up (e-mail)"),
     "Still looking, {{ contact.first_name|default:'there' }}?",
     "<p>Hi {{ contact.first_name|default:'there' }},</p><p>Happy to answer any question "
     "about {{ shop.name }}: reply here and I will get back to you today.</p>",
 )
 SMS = (
-    "Sales check-in (SMS)",
+    gettext_noop("Sales check-in (SMS)"),
     "",
     "{{ shop.name }}: hi {{ contact.first_name|default:'' }}, "
     "any question I can help with? Reply here. STOP to opt out.",
@@ -277,7 +278,7 @@ K = StepKind
 SHIPPED: list[Shipped] = [
     Shipped(
         "7-in-7",
-        "7 touches in 7 days",
+        gettext_noop("7 touches in 7 days"),
         gettext_lazy("A fast cadence for hot leads: call and e-mail on day one, then every day."),
         [
             (0, K.CALL),
@@ -291,7 +292,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "9-in-18",
-        "9 touches in 18 days",
+        gettext_noop("9 touches in 18 days"),
         gettext_lazy(
             "The balanced default: calls, e-mails and a LinkedIn touch over two and a half weeks."
         ),
@@ -309,7 +310,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "18-in-35",
-        "18 touches in 35 days",
+        gettext_noop("18 touches in 35 days"),
         gettext_lazy("For considered purchases: persistent, varied touches over five weeks."),
         [
             (0, K.CALL),
@@ -334,7 +335,7 @@ SHIPPED: list[Shipped] = [
     ),
     Shipped(
         "won-lead",
-        "Won-lead pattern",
+        gettext_noop("Won-lead pattern"),
         gettext_lazy(
             "What worked for won leads: 3 to 4 attempts in the first 4 to 5 days, then one "
             "every 5 days, repeated."
@@ -399,9 +400,22 @@ def shipped_cadence_install(*, key: str, publish: bool = False, actor: Any = Non
                 "instructions": "",
             }
         )
-    cadence = cadence_save(
-        cadence=None, name=spec.name, description=str(spec.description), steps=steps
-    )
+    # Stored in English whoever installs it: the pages show a shipped text in each reader's
+    # language (growth/shipped.py).
+    with translation.override("en"):
+        description = str(spec.description)
+    cadence = cadence_save(cadence=None, name=spec.name, description=description, steps=steps)
     if publish:
         cadence_publish(cadence=cadence, actor=actor)
     return cadence
+
+
+def shipped_texts() -> list[Any]:
+    """The names and descriptions the shipped cadences install, for growth.shipped."""
+    return [
+        *(spec.name for spec in SHIPPED),
+        *(spec.description for spec in SHIPPED),
+        INTRO[0],
+        FOLLOW_UP[0],
+        SMS[0],
+    ]

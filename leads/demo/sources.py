@@ -7,6 +7,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from leads.models import Source
 
@@ -26,13 +27,17 @@ def demo_shopify_secret() -> str:
     return _derived("growth-demo-shopify-secret")
 
 
+# Shown in the reader's language while nobody renamed them (growth/shipped.py).
+DEMO_SOURCE_NAMES = (gettext_noop("Demo storefront"), gettext_noop("Demo Shopify store"))
+
+
 def demo_sources() -> tuple[Source, Source]:
     """(tracking, shopify), created or brought in line with the current SECRET_KEY."""
     key = demo_write_key()
     tracking, _ = Source.objects.update_or_create(
         slug=TRACKING_SLUG,
         defaults={
-            "name": "Demo storefront",
+            "name": DEMO_SOURCE_NAMES[0],
             "kind": Source.Kind.TRACKING,
             "write_key_hash": Source.hash_key(key),
             "write_key_hint": key[:6],
@@ -42,7 +47,7 @@ def demo_sources() -> tuple[Source, Source]:
     shopify, _ = Source.objects.update_or_create(
         slug=SHOPIFY_SLUG,
         defaults={
-            "name": "Demo Shopify store",
+            "name": DEMO_SOURCE_NAMES[1],
             "kind": Source.Kind.SHOPIFY,
             "secret": demo_shopify_secret(),
             "is_active": True,

@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from leads.models import Contact, LifecycleStage, QualificationDefinition, StageChange
 from leads.services.events import event_record
@@ -43,8 +43,10 @@ TIME_ON_PAGE_EVENT = "Time on Page"
 DEFAULT_DEFINITIONS: list[dict[str, Any]] = [
     {
         "kind": "mql",
-        "name": "Marketing-qualified lead",
-        "description": "The shop's default: any one of these signals makes a lead an MQL.",
+        "name": gettext_noop("Marketing-qualified lead"),
+        "description": gettext_noop(
+            "The shop's default: any one of these signals makes a lead an MQL."
+        ),
         "criteria": [
             {"kind": "product_views", "min_products": 3, "window_days": 30},
             {
@@ -59,8 +61,10 @@ DEFAULT_DEFINITIONS: list[dict[str, Any]] = [
     },
     {
         "kind": "sql",
-        "name": "Sales-qualified lead",
-        "description": "The shop's default: any one of these signals makes a lead an SQL.",
+        "name": gettext_noop("Sales-qualified lead"),
+        "description": gettext_noop(
+            "The shop's default: any one of these signals makes a lead an SQL."
+        ),
         "criteria": [
             {"kind": "event", "events": ["Product Added"], "window_days": None},
             {"kind": "event", "events": ["Checkout Started"], "window_days": None},

@@ -47,6 +47,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from growth.edits import EditConflict
 from leads.models import (
@@ -101,39 +102,54 @@ def decay(points: float, age_seconds: float, half_life_days: float) -> float:
 # The shipped "Shop" model (MISSION.md, seed 000). Kept in step with the frozen copy in
 # migration 0008 by tests/leads/test_scoring.py.
 DEFAULT_MODEL = {
-    "name": "Shop",
-    "description": "The shop's default lead score: what visitors do, and who they are.",
+    "name": gettext_noop("Shop"),
+    "description": gettext_noop(
+        "The shop's default lead score: what visitors do, and who they are."
+    ),
     "half_life_days": 30,
 }
 TARGET_COUNTRIES = ["US", "CA", "GB", "DE", "FR", "NL", "AU"]
 COMPETITOR_DOMAINS = ["competitor.com", "rivalshop.com"]
 DEFAULT_RULES: list[dict[str, Any]] = [
-    {"name": "Product viewed", "kind": "behaviour", "event_name": "Product Viewed", "points": 2,
+    {"name": gettext_noop("Product viewed"),
+     "kind": "behaviour", "event_name": "Product Viewed", "points": 2,
      "limit_points": 10, "limit_period": "week"},
-    {"name": "Product added to cart", "kind": "behaviour", "event_name": "Product Added",
+    {"name": gettext_noop("Product added to cart"),
+     "kind": "behaviour", "event_name": "Product Added",
      "points": 10},
-    {"name": "Checkout started", "kind": "behaviour", "event_name": "Checkout Started",
+    {"name": gettext_noop("Checkout started"),
+     "kind": "behaviour", "event_name": "Checkout Started",
      "points": 15},
-    {"name": "Content downloaded", "kind": "behaviour", "event_name": "Content Downloaded",
+    {"name": gettext_noop("Content downloaded"),
+     "kind": "behaviour", "event_name": "Content Downloaded",
      "points": 10},
-    {"name": "Newsletter subscribed", "kind": "behaviour", "event_name": "Newsletter Subscribed",
+    {"name": gettext_noop("Newsletter subscribed"),
+     "kind": "behaviour", "event_name": "Newsletter Subscribed",
      "points": 5},
-    {"name": "Page viewed", "kind": "behaviour", "event_name": "Page Viewed", "points": 1,
+    {"name": gettext_noop("Page viewed"),
+     "kind": "behaviour", "event_name": "Page Viewed", "points": 1,
      "limit_points": 5, "limit_period": "day"},
-    {"name": "Support contacted", "kind": "behaviour", "event_name": "Support Contacted",
+    {"name": gettext_noop("Support contacted"),
+     "kind": "behaviour", "event_name": "Support Contacted",
      "points": 5},
-    {"name": "Unsubscribed", "kind": "behaviour", "event_name": "Unsubscribed", "points": -20},
-    {"name": "Hard bounce", "kind": "behaviour", "event_name": "Email Bounced", "points": -30,
+    {"name": gettext_noop("Unsubscribed"),
+     "kind": "behaviour", "event_name": "Unsubscribed", "points": -20},
+    {"name": gettext_noop("Hard bounce"),
+     "kind": "behaviour", "event_name": "Email Bounced", "points": -30,
      "conditions": [{"property": "type", "operator": "eq", "value": "hard"}]},
-    {"name": "Careers page viewed", "kind": "behaviour", "event_name": "Page Viewed",
+    {"name": gettext_noop("Careers page viewed"),
+     "kind": "behaviour", "event_name": "Page Viewed",
      "points": -15, "conditions": [{"property": "url", "operator": "contains",
                                     "value": "/careers"}]},
-    {"name": "Competitor e-mail domain", "kind": "fit", "points": -50,
+    {"name": gettext_noop("Competitor e-mail domain"),
+     "kind": "fit", "points": -50,
      "conditions": [{"property": "email_domain", "operator": "in",
                      "value": COMPETITOR_DOMAINS}]},
-    {"name": "Target country", "kind": "fit", "points": 5,
+    {"name": gettext_noop("Target country"),
+     "kind": "fit", "points": 5,
      "conditions": [{"property": "country", "operator": "in", "value": TARGET_COUNTRIES}]},
-    {"name": "Has a company", "kind": "fit", "points": 3,
+    {"name": gettext_noop("Has a company"),
+     "kind": "fit", "points": 3,
      "conditions": [{"property": "company", "operator": "exists", "value": None}]},
 ]  # fmt: skip
 

@@ -29,6 +29,7 @@ from django.db.models.functions import Lower
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from leads import signals
 from leads.models import Contact, Identity, RfmCutoffs, Segment, SegmentMembership
@@ -56,12 +57,28 @@ MAX_CSV_ROWS = 100_000
 
 # The shipped RFM segments; migration 0010 holds a frozen copy.
 RFM_SEGMENTS: list[tuple[str, str, str]] = [
-    ("champions", "Champions", "Bought recently, buy often and spend the most."),
-    ("loyal", "Loyal customers", "Buy regularly and recently enough: reward them."),
-    ("new", "New customers", "Their first order was recent."),
-    ("at_risk", "At risk", "Used to buy often, but not for a while: win them back."),
-    ("hibernating", "Hibernating", "Few orders, the last one a while ago."),
-    ("lost", "Lost", "Few orders, the last one long ago."),
+    (
+        "champions",
+        gettext_noop("Champions"),
+        gettext_noop("Bought recently, buy often and spend the most."),
+    ),
+    (
+        "loyal",
+        gettext_noop("Loyal customers"),
+        gettext_noop("Buy regularly and recently enough: reward them."),
+    ),
+    ("new", gettext_noop("New customers"), gettext_noop("Their first order was recent.")),
+    (
+        "at_risk",
+        gettext_noop("At risk"),
+        gettext_noop("Used to buy often, but not for a while: win them back."),
+    ),
+    (
+        "hibernating",
+        gettext_noop("Hibernating"),
+        gettext_noop("Few orders, the last one a while ago."),
+    ),
+    ("lost", gettext_noop("Lost"), gettext_noop("Few orders, the last one long ago.")),
 ]
 # Scores r, f, m run 1 (worst) to 5 (best): recency by the last paid order, frequency by
 # paid orders, monetary by net revenue. First match wins; the rest (e.g. recent but

@@ -34,7 +34,8 @@ def test_the_panel_is_registered_on_the_contact_page_and_guarded(client_as):
     lead = mql()
     page = client_as(Role.SALES_MANAGER).get(f"/contacts/{lead.pk}/").content.decode()
     assert f"/contacts/{lead.pk}/sales-panel/" in page
-    assert client_as(Role.REP).get(f"/contacts/{lead.pk}/sales-panel/").status_code == 403
+    # Not one of this rep's leads: as if it did not exist.
+    assert client_as(Role.REP).get(f"/contacts/{lead.pk}/sales-panel/").status_code == 404
     assert client_as(Role.SALES_MANAGER).get("/contacts/999999/sales-panel/").status_code == 404
     empty = client_as(Role.SALES_MANAGER).get(f"/contacts/{lead.pk}/sales-panel/").content.decode()
     assert 'data-testid="sales-empty"' in empty

@@ -47,10 +47,10 @@ def test_marketer_imports_a_google_export_then_sees_the_report_of_a_bad_file(
     ).to_be_visible()
     rows = page.get_by_test_id("spend-rows")
     expect(rows).to_contain_text("Brand search")
-    expect(rows).to_contain_text("1234.56 USD")
+    expect(rows).to_contain_text("1,234.56 USD")  # grouped, as every figure
     expect(rows).to_contain_text("google / cpc")
     expect(page.get_by_test_id("total-cost")).to_have_text("1,321.66")
-    expect(page.get_by_test_id("total-clicks")).to_have_text("1170")
+    expect(page.get_by_test_id("total-clicks")).to_have_text("1,170")
 
     upload(page, "bad.csv", BAD)
     expect(page.get_by_role("heading", name="bad.csv")).to_be_visible()

@@ -37,7 +37,7 @@ def test_a_chinese_rep_works_the_queue_in_chinese(page: Page, user_with_role) ->
     expect(page.get_by_test_id("queue-card")).to_contain_text("Lin")
     expect(page.get_by_role("button", name="记录并处理下一条")).to_be_visible()
 
-    page.get_by_role("link", name="打开联系人").first.click()
+    page.get_by_test_id("queue-contact-link").click()  # the lead's name opens its page
     expect(page).to_have_url(re.compile(rf"/contacts/{lead.pk}/"))
     expect(page.get_by_role("link", name="← 所有联系人")).to_be_visible()
     expect(page.get_by_role("heading", name="时间线")).to_be_visible()

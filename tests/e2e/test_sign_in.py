@@ -71,4 +71,4 @@ def test_admin_creates_a_rep_who_can_then_sign_in(page: Page, user_with_role, br
         .locator("[data-section]")
         .evaluate_all("els => els.map(e => e.dataset.section)")
     )
-    assert shown == ["queue", "inbox"]
+    assert shown == ["queue", "my_contacts", "inbox"]

@@ -350,6 +350,147 @@ def test_numbers_and_dates_follow_the_language() -> None:
         assert date_format(datetime(2026, 3, 2, 9, 5, tzinfo=UTC), "D H:i") == "Mon 09:05"
 
 
+# (format name, English as the app has always shown it, Chinese)
+NAMED_FORMATS = [
+    ("SHORT_DATE_FORMAT", "2026-03-05", "2026年3月5日"),
+    ("DATE_FORMAT", "2026-03-05", "2026年3月5日"),
+    ("SHORT_DATETIME_FORMAT", "2026-03-05 14:07", "2026年3月5日 14:07"),
+    ("DATETIME_FORMAT", "2026-03-05 14:07:09", "2026年3月5日 14:07:09"),
+    ("TIME_FORMAT", "14:07", "14:07"),
+    ("MONTH_DAY_FORMAT", "03-05", "3月5日"),
+    ("YEAR_MONTH_FORMAT", "2026-03", "2026年3月"),
+]
+
+
+@pytest.mark.parametrize(("name", "english", "chinese"), NAMED_FORMATS)
+def test_the_named_date_formats_of_each_language(name: str, english: str, chinese: str) -> None:
+    """The templates ask for dates by name (`|date:"SHORT_DATETIME_FORMAT"`): English keeps the
+    ISO look, Chinese writes 年月日 (growth/formats/)."""
+    from datetime import datetime
+
+    from django.utils.formats import date_format
+
+    moment = datetime(2026, 3, 5, 14, 7, 9)
+    with translation.override("en"):
+        assert date_format(moment, name) == english
+    with translation.override("zh-hans"):
+        assert date_format(moment, name) == chinese
+
+
+HARD_CODED_DATE = re.compile(r"""\|(?:date|time):"(?![A-Z_]+")""")
+
+
+def test_templates_ask_for_dates_by_name() -> None:
+    """A hard-coded `|date:"Y-m-d"` shows English dates to everyone. Machine values (an
+    <input type=date> value) use single quotes, `|date:'Y-m-d'`, and stay ISO on purpose."""
+    wrong = [
+        f"{path.relative_to(BASE)}:{n}"
+        for path in (BASE / "templates").rglob("*.html")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if HARD_CODED_DATE.search(line)
+    ]
+    assert not wrong, wrong
+
+
+@pytest.mark.django_db
+def test_dates_and_money_written_in_python_follow_the_language() -> None:
+    from datetime import UTC, date, datetime
+
+    from growth.currency import money_display
+    from growth.formats.localized import local_date, local_datetime, local_month
+
+    moment = datetime(2026, 3, 5, 14, 7, tzinfo=UTC)
+    with translation.override("zh-hans"):
+        assert local_datetime(moment) == "2026年3月5日 14:07"
+        assert local_date(date(2026, 3, 5)) == "2026年3月5日"
+        assert local_month(date(2026, 3, 1)) == "2026年3月"
+        assert money_display(Decimal("1234567.5"), "USD") == "US$1,234,567.50"
+        assert money_display(Decimal("-88"), "cny") == "-¥88.00"
+        assert money_display(Decimal("5"), "CHF") == "5.00 CHF"  # no symbol known: the code
+        assert money_display(Decimal("1234.5")) == "1,234.50"
+    with translation.override("en"):
+        assert local_datetime(moment) == "2026-03-05 14:07"
+        assert money_display(Decimal("1234567.5"), "USD") == "1,234,567.50 USD"
+
+
+def test_chart_date_axes_follow_the_language() -> None:
+    from analytics.dashboards.plotting import date_axis
+
+    with translation.override("zh-hans"):
+        axis = date_axis()
+        assert axis["type"] == "date"
+        assert axis["tickformat"] == "%-m月%-d日" and axis["hoverformat"] == "%Y年%-m月%-d日"
+    with translation.override("en"):
+        assert "tickformat" not in date_axis()  # plotly's own English ticks
+
+
+# --- Shipped content -------------------------------------------------------------------------
+
+
+def test_shipped_names_are_translated_and_user_names_are_data() -> None:
+    from growth.shipped import shipped_text, shipped_texts
+
+    with translation.override("zh-hans"):
+        for english in ["Champions", "Marketing-qualified lead", "7 touches in 7 days"]:
+            assert english in shipped_texts()
+            assert shipped_text(english) != english, f"{english!r} has no Chinese translation"
+        assert shipped_text("Abandoned cart") == "弃购挽回"
+        assert shipped_text("Champions (EU)") == "Champions (EU)"  # renamed: the user's words
+        assert shipped_text("冠军客户") == "冠军客户"
+        assert shipped_text(None) == ""
+    with translation.override("en"):
+        assert shipped_text("Champions") == "Champions"
+
+
+def test_every_shipped_name_is_registered_and_marked_for_translation(
+    extracted: polib.POFile,
+) -> None:
+    """What the apps ship (migrations and installers) is registered with growth.shipped, and
+    makemessages finds each text, so a Chinese reader never gets English defaults."""
+    from automations.journeys.shipped import SHIPPED as JOURNEYS
+    from cadences.services.cadences import SHIPPED as CADENCES
+    from growth.shipped import shipped_texts
+    from leads.services.qualification import DEFAULT_DEFINITIONS
+    from leads.services.scoring import DEFAULT_MODEL, DEFAULT_RULES
+    from leads.services.segments import RFM_SEGMENTS
+
+    shipped = [
+        *(d["name"] for d in DEFAULT_DEFINITIONS),
+        DEFAULT_MODEL["name"],
+        *(r["name"] for r in DEFAULT_RULES),
+        *(name for _key, name, _description in RFM_SEGMENTS),
+        *(c.name for c in CADENCES),
+        *(j.name for j in JOURNEYS),
+        *(m.name for j in JOURNEYS for m in j.messages),
+    ]
+    registered = shipped_texts()
+    msgids = {e.msgid for e in extracted}
+    assert [name for name in shipped if name not in registered] == []
+    assert [name for name in shipped if name not in msgids] == []
+
+
+@pytest.mark.django_db
+def test_a_chinese_marketer_reads_the_shipped_segments_and_definitions(
+    client: Client, user_with_role: Any
+) -> None:
+    from leads.models import QualificationDefinition, Segment
+    from leads.services.qualification import definitions_install_defaults
+    from leads.services.segments import rfm_install
+
+    definitions_install_defaults()
+    rfm_install()
+    Segment.objects.filter(rfm_key="lost").update(name="Gone for good")  # renamed by a user
+    client.force_login(user_with_role(Role.MARKETER, language="zh-hans"))
+    segments = client.get(reverse("segments")).content.decode()
+    assert "冠军客户" in segments and "忠诚客户" in segments
+    assert ">Champions<" not in segments
+    assert "Gone for good" in segments  # the user's own name, as it is
+    definition = QualificationDefinition.objects.get(kind="mql")
+    page = client.get(reverse("qualification_definitions")).content.decode()
+    assert "营销合格线索" in page and "Marketing-qualified lead" not in page
+    assert definition.name == "Marketing-qualified lead"  # stored as shipped: data untouched
+
+
 @pytest.mark.django_db
 def test_the_dashboard_in_chinese(client: Client, user_with_role: Any) -> None:
     from tests.analytics.test_dashboard_pages import MARCH, build_shop, values
@@ -362,7 +503,7 @@ def test_the_dashboard_in_chinese(client: Client, user_with_role: Any) -> None:
     cards = values(response)
     assert cards["net_revenue"] == "185.00" and cards["clv_to_cac"] == "\u00d73.70"
     html = response.html  # type: ignore[attr-defined]
-    assert "2026-03-01 至 2026-03-31（31 天，UTC）。" in html
+    assert "2026年3月1日 至 2026年3月31日（31 天，UTC）。" in html
     assert "总额 275.00，退款 90.00" in html
     assert "花费 50.00（广告 50.00，其他 0.00），获得 2 位新客户" in html
     assert "金额单位：USD。" in html

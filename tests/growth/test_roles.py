@@ -23,9 +23,10 @@ EXPECTED_SECTIONS = {
         "dashboards",
         "ad_spend",
     },
-    Role.REP: {"queue", "inbox"},
+    Role.REP: {"queue", "my_contacts", "inbox"},
     Role.SALES_MANAGER: {
         "queue",
+        "my_contacts",
         "cadences",
         "team",
         "contacts",

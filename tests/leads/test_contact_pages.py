@@ -515,10 +515,14 @@ def test_rep_is_refused(client_as):
     for response in [
         client.get(reverse("contacts")),
         client.get(reverse("contacts_export")),
+    ]:
+        assert response.status_code == 403
+    # A contact that is not one of the rep's leads: as if it did not exist.
+    for response in [
         client.get(reverse("contact_detail", args=[contact.pk])),
         client.post(reverse("contact_note_add", args=[contact.pk]), {"body": "hi"}),
     ]:
-        assert response.status_code == 403
+        assert response.status_code == 404
     assert "This page needs the" in client.get(reverse("contacts")).content.decode()
     assert not Note.objects.exists()
 
