@@ -34,6 +34,9 @@
   }
 
   var CONFIG = { responsive: true, displaylogo: false };
+  // The modebar's tooltips in the page's language: a Chinese page also loads plotly's zh-CN
+  // locale (vendor/plotly-locale-zh-cn-*.js, after plotly.js), which registers itself.
+  if (/^zh/i.test(document.documentElement.lang || "")) CONFIG.locale = "zh-CN";
 
   function draw(root) {
     if (!window.Plotly || !root || !root.querySelectorAll) return;

@@ -146,6 +146,11 @@ def problems_on(page: Page, url: str) -> list[str]:
     for pattern in (ISO_DATE, ENGLISH_MONTH):
         for match in pattern.findall(body):
             found.append(f"{url}: a date written the English way: {match!r}")
+    # Charts' toolbars (shown on hover) speak plotly's own words: its zh-CN locale is loaded.
+    titles = page.locator(".modebar-btn[data-title]").evaluate_all(
+        "buttons => buttons.map(b => b.getAttribute('data-title'))"
+    )
+    found += [f"{url}: chart toolbar in English: {t!r}" for t in titles if english_words(t)]
     for chinese in SHIPPED_ON.get(url, []):
         if chinese not in body:
             found.append(f"{url}: the shipped name {chinese!r} is not shown in Chinese")

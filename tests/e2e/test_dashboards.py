@@ -188,3 +188,21 @@ def test_the_demo_shop_draws_every_chart(page: Page, user_with_role):
             "nodes => nodes.map(n => n.closest('section').id)"
         )
         assert figures.count() >= least, (name, figures.count(), empty)
+
+
+def test_a_chinese_manager_gets_the_charts_toolbar_in_chinese(page: Page, user_with_role):
+    """plotly writes its own words (the toolbar's tooltips): a Chinese page loads plotly's
+    zh-CN locale and draws with it; an English page keeps plotly's English."""
+    build_shop()
+    march = "/dashboards/?from=2026-03-01&to=2026-03-31"
+    for language, expected in (("zh-hans", "下载图表为PNG格式"), ("en", "Download plot as a PNG")):
+        user = user_with_role(Role.MANAGER, language=language)
+        page.context.clear_cookies()
+        sign_in(page, user.username, PASSWORD)
+        page.goto(march)
+        revenue = page.get_by_test_id("plot-revenue")
+        expect(revenue.locator(".main-svg").first).to_be_visible()
+        titles = revenue.locator(".modebar-btn[data-title]").evaluate_all(
+            "buttons => buttons.map(b => b.getAttribute('data-title'))"
+        )
+        assert expected in titles, (language, titles)

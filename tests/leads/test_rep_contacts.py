@@ -285,3 +285,27 @@ def test_the_queue_links_the_lead_to_its_contact_page(mine, me):
     html = mine.get(reverse("queue")).content.decode()
     assert f'<a href="{detail(lead)}" data-testid="queue-contact-link">' in html
     assert mine.get(detail(lead)).status_code == 200
+
+
+def test_the_messaging_panel_links_only_to_pages_the_reader_may_open(mine, me, client_as):
+    """A rep sees what was sent to its lead, but the delivery and journey pages are the
+    marketers': no link that ends in a 403."""
+    from automations.services.deliveries import delivery_schedule
+
+    lead = ContactFactory(email="lead@example.com")
+    enroll(lead, me.rep)
+    delivery = delivery_schedule(
+        key="panel-1",
+        contact=lead,
+        channel="email",
+        purpose="marketing",
+        due_at=timezone.now(),
+        subject="Your cart",
+    )
+    panel = reverse("contact_messaging_panel", args=[lead.pk])
+    link = reverse("delivery_detail", args=[delivery.pk])
+
+    as_rep = mine.get(panel).content.decode()
+    assert "Your cart" in as_rep and link not in as_rep
+    assert mine.get(link).status_code == 403
+    assert link in client_as(Role.MARKETER).get(panel).content.decode()
