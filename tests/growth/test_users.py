@@ -89,8 +89,11 @@ def test_admin_cannot_lock_themselves_out(client, user_with_role):
 
 def test_user_list_filters(client_as, user_with_role):
     client = client_as(Role.ADMIN)
-    user_with_role(Role.REP, username="rita")
-    user_with_role(Role.MARKETER, username="mark", is_active=False)
+    # Fixed names: the factory's random ones could match the search ("Brittany" has "rit").
+    user_with_role(Role.REP, username="rita", first_name="Rita", last_name="Jones")
+    user_with_role(
+        Role.MARKETER, username="mark", first_name="Mark", last_name="Lee", is_active=False
+    )
     body = client.get(reverse("users"), {"role": "rep"}).content.decode()
     assert "rita" in body and ">mark<" not in body
     body = client.get(reverse("users"), {"active": "0"}).content.decode()
