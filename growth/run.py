@@ -138,6 +138,12 @@ def banner(url: str, *, demo: bool) -> None:
     say("")
 
 
+def local_url(host: str, port: int) -> str:
+    """Where this machine reaches the server (a wildcard bind is reached on 127.0.0.1)."""
+    wildcard = host in {"0.0.0.0", "::"}  # noqa: S104 (only compared, to print a usable URL)
+    return f"http://{'127.0.0.1' if wildcard else host}:{port}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m growth.run")
     parser.add_argument("mode", choices=["demo", "serve"])
@@ -163,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    url = local_url(options.host, options.port)
+    # Links in messages (unsubscribe, preferences, surveys) must reach this server: on another
+    # port than 8000 the settings' default would send people to nothing.
+    os.environ.setdefault("PUBLIC_URL", url)
     try:
         if embedded_db:
             say("starting embedded PostgreSQL (.growth-data/postgres)")
@@ -206,8 +216,6 @@ def main(argv: list[str] | None = None) -> int:
              "--schedule", str(schedule)],
         )  # fmt: skip
 
-        wildcard = options.host in {"0.0.0.0", "::"}  # noqa: S104 (only compared, to print a usable URL)
-        url = f"http://{'127.0.0.1' if wildcard else options.host}:{options.port}"
         if wait_until_up(f"{url}/healthz"):
             if demo:  # live shop traffic over HTTP, so the product visibly moves
                 supervisor.start(

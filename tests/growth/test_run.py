@@ -125,3 +125,12 @@ def test_make_demo_runs_everything_and_stops_cleanly(data_dir):
     finally:
         assert second.stop() == 0, second.output
     assert processes_using(data_dir) == []
+
+
+def test_the_local_url_is_where_links_in_messages_point():
+    """`make demo` on another port: PUBLIC_URL (links in messages) follows it unless set."""
+    from growth.run import local_url
+
+    assert local_url("0.0.0.0", 8777) == "http://127.0.0.1:8777"  # noqa: S104
+    assert local_url("::", 8000) == "http://127.0.0.1:8000"
+    assert local_url("shop.example", 9000) == "http://shop.example:9000"

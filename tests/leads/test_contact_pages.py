@@ -537,3 +537,19 @@ def test_timeline_ignores_orders_of_other_contacts(busy_contact):
     items = contact_timeline(contact=busy_contact, kinds=("orders",), limit=1000).items
     assert other.pk not in {i.obj.pk for i in items}
     assert Order.objects.count() == 31 and Event.objects.count() == 30
+
+
+def test_a_touch_time_reads_as_a_date_in_the_readers_language(client_as):
+    """Touches are stored as JSON with an ISO time; the page writes it like every other date."""
+    contact = ContactFactory(
+        first_touch={"at": "2026-09-13T05:54:57.960058+00:00", "utm_source": "newsletter"},
+        last_touch={"at": "not a time", "utm_source": "ads"},
+    )
+    client = client_as(Role.MARKETER)
+    touches = client.get(f"/contacts/{contact.pk}/").content.decode()
+    touches = touches[touches.index('data-testid="touches"') :]
+    assert "T05:54:57" not in touches and "2026-09-13 05:54" in touches
+    assert "not a time" in touches  # what is not a time is shown as it is
+    client.post("/account/language/", {"language": "zh-hans"})
+    chinese = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "2026年9月13日 05:54" in chinese
