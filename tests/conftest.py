@@ -24,6 +24,16 @@ def _forget_cached_write_keys() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """A request in Chinese leaves Chinese active in the thread (Django activates a language
+    per request and never resets it): every test starts in the settings' language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _forget_cached_rates() -> None:
     from growth.currency import forget_rates
 
