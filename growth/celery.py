@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -10,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from celery import Celery, bootsteps
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growth.settings")
 logger = logging.getLogger(__name__)
@@ -128,3 +129,27 @@ def _connections_as_after_a_request(**kwargs: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_init.connect(weak=False)
+def _preload_send_path(**kwargs: Any) -> None:
+    """In the worker's main process, before the pool forks its children: what every child
+    would otherwise load during its first send (the send path's modules, the providers'
+    clients' lazy imports, the URL resolver's reverse table the unsubscribe links and the
+    Twilio status callback use, the translation catalogs the limiter's reasons come from)
+    is loaded once and inherited. The children's first batches then cost what later ones
+    do. Nothing here touches the database or the network."""
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.translation import gettext
+
+    try:
+        from automations import providers
+        from automations.services import sending  # noqa: F401
+
+        providers.preload()
+        with contextlib.suppress(NoReverseMatch):  # a URLconf without the webhooks
+            reverse("webhook_twilio_status")
+        gettext("Growth")
+    except Exception:  # only a head start: a bad setting (EMAIL_BACKEND …) shows on the
+        # deliveries as before, and must not keep the worker's other queues from running
+        logger.warning("could not load the send path before forking", exc_info=True)
