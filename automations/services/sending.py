@@ -6,14 +6,17 @@ A send task gets a batch of deliveries the dispatcher claimed ("queued") and:
    input in one query, decides each in priority order, and writes all decisions in one
    statement: "ready" (let through; counts against the caps from here on), "scheduled"
    again with a later due_at (deferred, with why) or "suppressed" (never, with why);
-2. for each ready delivery: marks it "sending" (its own small commit, so a worker killed
-   now leaves at most this one in doubt), calls the provider, and keeps the outcome;
-3. writes every outcome in one statement.
+2. for each ready delivery: one statement, its own small commit, writes the outcome of the
+   message before it and marks this one "sending"; then the provider call. So a worker
+   killed at any moment leaves at most one message in doubt: the one whose call it was
+   making. The last outcome is written after the last call.
 
 Exactly once in effect: only the task that moves a delivery from "ready" to "sending" calls
-the provider. A worker killed in step 2 leaves the others "ready"; the redelivered task
-(acks_late) sends them, or the lost-task sweep hands them back to the dispatcher. One left
-"sending" is failed visibly by the stuck-send sweep, never sent twice.
+the provider. A worker killed in step 2 leaves the ones before it settled and the others
+"ready"; the redelivered task (acks_late) sends them, or the lost-task sweep hands them back
+to the dispatcher. The one left "sending" is failed visibly by the stuck-send sweep, never
+sent twice. (The commit is synchronous: an outcome or a "sending" lost in a database crash
+could otherwise send a message twice.)
 """
 
 from __future__ import annotations
@@ -57,17 +60,27 @@ FROM unnest(%(id)s::bigint[], %(status)s::text[], %(reason)s::text[],
     AS v(id, status, reason, due_at, deferrals, attempts, sent_at)
 WHERE d.id = v.id
 """
-_OUTCOME_SQL = """
-UPDATE automations_delivery d
-SET status = v.status, reason = v.reason, due_at = coalesce(v.due_at, d.due_at),
-    sent_at = CASE WHEN v.unsent THEN NULL ELSE d.sent_at END,
-    provider_message_id = v.message_id, outbox = v.outbox, updated_at = %(now)s
-FROM unnest(%(id)s::bigint[], %(status)s::text[], %(reason)s::text[],
-            %(due_at)s::timestamptz[], %(unsent)s::bool[], %(message_id)s::text[],
-            %(outbox)s::bool[])
-    AS v(id, status, reason, due_at, unsent, message_id, outbox)
-WHERE d.id = v.id AND d.status = 'sending'
-RETURNING d.id
+# The outcomes of the messages just sent and "sending" for the next one, in one statement
+# (one commit): a data-modifying CTE each; the ids each changed come back, tagged.
+_SETTLE_AND_MARK_SQL = """
+WITH recorded AS (
+    UPDATE automations_delivery d
+    SET status = v.status, reason = v.reason, due_at = coalesce(v.due_at, d.due_at),
+        sent_at = CASE WHEN v.unsent THEN NULL ELSE d.sent_at END,
+        provider_message_id = v.message_id, outbox = v.outbox, updated_at = %(now)s
+    FROM unnest(%(id)s::bigint[], %(status)s::text[], %(reason)s::text[],
+                %(due_at)s::timestamptz[], %(unsent)s::bool[], %(message_id)s::text[],
+                %(outbox)s::bool[])
+        AS v(id, status, reason, due_at, unsent, message_id, outbox)
+    WHERE d.id = v.id AND d.status = 'sending'
+    RETURNING d.id
+),
+marked AS (
+    UPDATE automations_delivery SET status = 'sending', updated_at = %(now)s
+    WHERE id = %(next)s AND status = 'ready'
+    RETURNING id
+)
+SELECT false, id FROM recorded UNION ALL SELECT true, id FROM marked
 """
 
 
@@ -77,12 +90,14 @@ def deliveries_send(delivery_ids: Sequence[int], *, now: datetime | None = None)
     longer this task's to send (already handled: a duplicate task does nothing)."""
     now = now or timezone.now()
     ready = _decide(delivery_ids, now)
-    called: list[tuple[Delivery, dict[str, Any]]] = []
+    sent: list[Delivery] = []
+    just_sent: list[tuple[Delivery, dict[str, Any]]] = []  # called, outcome not written yet
     for delivery in ready:
-        if _mark_sending(delivery):
-            called.append((delivery, _call(delivery, now)))
-    _record(called)
-    return [delivery for delivery, _fields in called]
+        marked = _settle(just_sent, then_mark=delivery)
+        just_sent = [(delivery, _call(delivery, now))] if marked else []
+        sent += [delivery] if marked else []
+    _settle(just_sent)
+    return sent
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> Delivery | None:
@@ -175,18 +190,9 @@ def _lock_contact_channels(deliveries: list[Delivery]) -> None:
 
 
 def _mark_sending(delivery: Delivery) -> bool:
-    """Step 2a: "sending" is committed before the provider call; only the task that made
+    """Step 2a alone: "sending" committed before the provider call; only the task that made
     this change calls the provider."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE automations_delivery SET status = 'sending', updated_at = %s "
-            "WHERE id = %s AND status = 'ready'",
-            [timezone.now(), delivery.pk],
-        )
-        if cursor.rowcount != 1:
-            return False
-    delivery.status = S.SENDING
-    return True
+    return _settle([], then_mark=delivery)
 
 
 def _provider_call(delivery: Delivery) -> providers.ProviderResult:
@@ -267,21 +273,26 @@ def _call(delivery: Delivery, now: datetime) -> dict[str, Any]:
     }
 
 
-def _record(called: list[tuple[Delivery, dict[str, Any]]]) -> None:
-    """Step 3: every outcome in one statement. A delivery someone else settled meanwhile
-    (the stuck-send sweep, a provider event that came first) keeps theirs, read back."""
-    if not called:
-        return
+def _settle(
+    called: list[tuple[Delivery, dict[str, Any]]], *, then_mark: Delivery | None = None
+) -> bool:
+    """One statement, one commit: the outcomes of `called` (a delivery someone else settled
+    meanwhile, the stuck-send sweep or a provider event that came first, keeps theirs, read
+    back) and, given `then_mark`, that delivery "sending" if it is still "ready". Returns
+    whether it was marked: only then may this task call the provider for it."""
+    if not called and then_mark is None:
+        return False
     stamp = timezone.now()
-    # delivery.sent / delivery.failed for outbound webhooks: one more statement for the
-    # batch, in the same transaction, and none when no subscription wants delivery events.
-    hooks = webhooks_out.delivery_events_wanted()
+    # delivery.sent / delivery.failed for outbound webhooks: one more statement, in the
+    # same transaction, and none when no subscription wants delivery events.
+    hooks = bool(called) and webhooks_out.delivery_events_wanted()
     together: AbstractContextManager[Any] = transaction.atomic() if hooks else nullcontext()
     with together, connection.cursor() as cursor:
         cursor.execute(
-            _OUTCOME_SQL,
+            _SETTLE_AND_MARK_SQL,
             {
                 "now": stamp,
+                "next": then_mark.pk if then_mark is not None else None,
                 "id": [d.pk for d, _f in called],
                 "status": [f["status"] for _d, f in called],
                 "reason": [f["reason"] for _d, f in called],
@@ -293,17 +304,19 @@ def _record(called: list[tuple[Delivery, dict[str, Any]]]) -> None:
                 "outbox": [f.get("outbox", d.outbox) for d, f in called],
             },
         )
-        recorded = {row[0] for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+        recorded = {pk for is_mark, pk in rows if not is_mark}
+        marked = any(is_mark for is_mark, _pk in rows)
         if hooks:
             webhooks_out.deliveries_changed(
                 [(d.pk, f["status"]) for d, f in called if d.pk in recorded], checked=True
             )
-    others = []
     for delivery, fields in called:
         if delivery.pk in recorded:
             for name, value in {**fields, "updated_at": stamp}.items():
                 setattr(delivery, name, value)
-        else:
-            others.append(delivery)
-    for delivery in others:  # rare: read theirs
-        delivery.refresh_from_db()
+        else:  # rare: read theirs
+            delivery.refresh_from_db()
+    if marked and then_mark is not None:
+        then_mark.status = S.SENDING
+    return marked

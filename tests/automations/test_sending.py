@@ -22,6 +22,7 @@ from automations.services.deliveries import (
     suppression_add,
 )
 from automations.services.sending import deliveries_send, delivery_send
+from automations.webhooks_out import wanted_types_refresh
 from leads.models import Consent
 from tests.leads.factories import ConsentFactory, ContactFactory
 
@@ -135,9 +136,12 @@ def test_the_statements_of_a_batch_do_not_grow_with_it_but_for_one_mark_per_send
         return len(queries)
 
     policy()  # the sending policy's row exists, as it does after the first send
+    wanted_types_refresh()  # as every webhook dispatcher run does: no subscription here
     small = statements(_claimed(3))
     large = statements(_claimed(15, offset=3))
-    assert large - small == 12  # "sending" before each provider call, nothing else per message
+    # Before each provider call one statement (the outcome before it, "sending" for it),
+    # nothing else per message.
+    assert large - small == 12
     assert Delivery.objects.filter(status=S.SENT).count() == 18
     assert len(standin_settings.emails) == 18
 
@@ -157,6 +161,40 @@ def test_a_worker_killed_after_the_limiter_leaves_the_rest_ready_and_the_redeliv
     assert len(standin_settings.emails) == 4 and standin_settings.duplicates() == []
     # The first stays "sending": the stuck-send sweep fails it visibly, never sends it again.
     assert Delivery.objects.get(pk=ready[0].pk).status == S.SENDING
+
+
+class WorkerKilled(BaseException):
+    """What a SIGKILL looks like from inside the batch: nothing after it runs."""
+
+
+def test_a_worker_killed_mid_batch_leaves_only_the_message_in_flight_in_doubt(
+    standin_settings, monkeypatch
+):
+    claimed = _claimed(4)
+    real = sending._provider_call
+    calls: list[str] = []
+
+    def provider_call(delivery: Delivery) -> Any:
+        calls.append(delivery.key)
+        if len(calls) == 3:
+            raise WorkerKilled  # during the third message's provider call
+        return real(delivery)
+
+    monkeypatch.setattr(sending, "_provider_call", provider_call)
+    with pytest.raises(WorkerKilled):
+        deliveries_send(claimed, now=NOON)
+    by_key = dict(Delivery.objects.filter(pk__in=claimed).values_list("key", "status"))
+    statuses = [by_key[key] for key in calls] + [
+        status for key, status in by_key.items() if key not in calls
+    ]
+    # The two sent before it are settled as sent: the third's "sending" was committed with
+    # their outcomes. Only the one in flight is in doubt; the last was never started.
+    assert statuses == [S.SENT, S.SENT, S.SENDING, S.READY]
+
+    monkeypatch.setattr(sending, "_provider_call", real)
+    again = deliveries_send(claimed, now=NOON)  # the broker redelivers the task
+    assert [d.key for d in again] == [k for k in by_key if k not in calls]
+    assert len(standin_settings.emails) == 3 and standin_settings.duplicates() == []
 
 
 def test_ready_deliveries_whose_task_was_lost_go_back_through_the_limiter(standin_settings):
