@@ -45,9 +45,24 @@ def is_shipped(value: object) -> bool:
     return value is not None and str(value) in shipped_texts()
 
 
+# A second copy of a shipped object installed beside the first (its name is taken) is
+# stored as "<name> (shipped)": still Growth's words, so it is translated too.
+SECOND_COPY = " (shipped)"
+
+
+def second_copy_name(name: str) -> str:
+    """The stored name of a shipped object installed while `name` is taken."""
+    return f"{name}{SECOND_COPY}"
+
+
 def shipped_text(value: object) -> str:
     """`value` in the active language when it is a text Growth ships, else as it is."""
     if value is None:
         return ""
     text = str(value)
-    return gettext(text) if text in shipped_texts() else text
+    if text in shipped_texts():
+        return gettext(text)
+    base = text.removesuffix(SECOND_COPY)
+    if base != text and base in shipped_texts():
+        return gettext("%(name)s (shipped)") % {"name": gettext(base)}
+    return text

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_noop
 
 from automations.models import Journey, MessageTemplate, TemplateContent
 from automations.models.delivery import Channel, Purpose
+from growth.shipped import second_copy_name
 
 UNSUBSCRIBE = (
     '<p style="font-size:12px;color:#777">{{ shop.name }} · '
@@ -450,7 +451,7 @@ def shipped_install(*, key: str, actor: Any = None) -> Journey:
     }
     name = spec.name
     if Journey.objects.filter(name=name).exists():
-        name = f"{name} (shipped)"
+        name = second_copy_name(name)
     # Stored in English whoever installs it: the pages show a shipped text in each reader's
     # language (growth/shipped.py).
     with translation.override("en"):

@@ -436,6 +436,9 @@ def test_shipped_names_are_translated_and_user_names_are_data() -> None:
             assert shipped_text(english) != english, f"{english!r} has no Chinese translation"
         assert shipped_text("Abandoned cart") == "弃购挽回"
         assert shipped_text("Champions (EU)") == "Champions (EU)"  # renamed: the user's words
+        # A second copy installed beside the first is still Growth's name.
+        assert shipped_text("Abandoned cart (shipped)") == "弃购挽回（内置）"
+        assert shipped_text("My cart (shipped)") == "My cart (shipped)"
         assert shipped_text("冠军客户") == "冠军客户"
         assert shipped_text(None) == ""
     with translation.override("en"):
@@ -508,3 +511,16 @@ def test_the_dashboard_in_chinese(client: Client, user_with_role: Any) -> None:
     assert "花费 50.00（广告 50.00，其他 0.00），获得 2 位新客户" in html
     assert "金额单位：USD。" in html
     assert "From 2026-03-01" not in html
+
+
+@pytest.mark.django_db
+def test_a_second_copy_of_a_shipped_journey_reads_in_chinese_too() -> None:
+    from automations.journeys.shipped import shipped_install
+    from automations.models import Journey
+    from growth.shipped import shipped_text
+
+    Journey.objects.create(name="Abandoned cart")  # a marketer's own, by the same name
+    second = shipped_install(key="abandoned_cart")
+    assert second.name == "Abandoned cart (shipped)"
+    with translation.override("zh-hans"):
+        assert shipped_text(second.name) == "弃购挽回（内置）"
