@@ -30,7 +30,7 @@ from growth.api.filters import Filters, Strict
 from growth.api.permissions import Access, Caller
 from growth.api.views import DetailView, ListView, ResourceView
 from growth.roles import Capability as C
-from leads.api import MAX_ID, contact_restriction
+from leads.api import MAX_ID, live_contact_for
 from leads.models import Contact
 
 DELIVERIES = Access("deliveries", read=[C.MANAGE_JOURNEYS, C.MANAGE_TEMPLATES])
@@ -262,18 +262,7 @@ class JourneyEnroll(JourneysMixin, ResourceView):
         return Response(body, status=status.HTTP_201_CREATED if started else status.HTTP_200_OK)
 
     def _contact(self, pk: int) -> Contact:
-        contacts = Contact.objects.filter(pk=pk)
-        restriction = contact_restriction(self.caller)
-        if restriction is not None:
-            contacts = contacts.filter(restriction)
-        contact = contacts.first()
-        if contact is None:
-            raise serializers.ValidationError(
-                {"contact": [_("No contact with this id is yours to see.")]}
-            )
-        if contact.merged_into_id or contact.erased_at:
-            raise Conflict(_("Contact %(id)s was merged or erased.") % {"id": pk})
-        return contact
+        return live_contact_for(self.caller, pk)
 
 
 urlpatterns = [

@@ -14,6 +14,7 @@ resuming and stopping are the cadence designers' (MANAGE_CADENCES), as on the pa
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -39,7 +40,7 @@ from growth.api.filters import Filters, Strict
 from growth.api.permissions import Access, Caller
 from growth.api.views import DetailView, ListView, ResourceView
 from growth.roles import Capability as C
-from leads.api import MAX_ID, contact_restriction
+from leads.api import MAX_ID, live_contact_for
 from leads.models import Contact
 
 # Who sees every enrollment: the pages that show them (cadences, team board, contact page).
@@ -371,18 +372,7 @@ class CadenceEnroll(CadencesMixin, ResourceView):
         return Response(body, status=status.HTTP_201_CREATED)
 
     def _contact(self, pk: int) -> Contact:
-        contacts = Contact.objects.filter(pk=pk)
-        restriction = contact_restriction(self.caller)
-        if restriction is not None:
-            contacts = contacts.filter(restriction)
-        contact = contacts.first()
-        if contact is None:
-            raise serializers.ValidationError(
-                {"contact": [_("No contact with this id is yours to see.")]}
-            )
-        if contact.merged_into_id or contact.erased_at:
-            raise Conflict(_("Contact %(id)s was merged or erased.") % {"id": pk})
-        return contact
+        return live_contact_for(self.caller, pk)
 
 
 class StopIn(Strict):
@@ -396,8 +386,9 @@ class EnrollmentAction(EnrollmentsMixin, ResourceView):
 
     serializer_class = EnrollmentOut
 
+    @abstractmethod
     def act(self, enrollment: Enrollment, request: Request) -> None:
-        raise NotImplementedError
+        """The change itself, through the cadences service (each route has its own)."""
 
     def post(self, request: Request, pk: int) -> Response:
         enrollment = self.get_object()

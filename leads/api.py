@@ -75,9 +75,23 @@ def contact_restriction(who: Caller, contact_field: str = "pk") -> Q | None:
     return assigned_contacts(who.user, contact_field)
 
 
-def _restricted(queryset: QuerySet[Any], who: Caller, contact_field: str) -> QuerySet[Any]:
+def restricted(queryset: QuerySet[Any], who: Caller, contact_field: str = "pk") -> QuerySet[Any]:
+    """`queryset` narrowed to the rows of the contacts the caller may see."""
     restriction = contact_restriction(who, contact_field)
     return queryset if restriction is None else queryset.filter(restriction)
+
+
+def live_contact_for(who: Caller, pk: int) -> Contact:
+    """The contact a write names in its body (enroll it, …): one the caller may see (else a
+    400 on the field, as for any bad value), not merged away or erased (a 409)."""
+    contact = restricted(Contact.objects.filter(pk=pk), who).first()
+    if contact is None:
+        raise serializers.ValidationError(
+            {"contact": [_("No contact with this id is yours to see.")]}
+        )
+    if contact.merged_into_id or contact.erased_at:
+        raise Conflict(_("Contact %(id)s was merged or erased.") % {"id": pk})
+    return contact
 
 
 # --- Serializers ---------------------------------------------------------------------------
@@ -263,7 +277,7 @@ class ContactsMixin:
     caller: Caller
 
     def visible(self) -> QuerySet[Contact]:
-        return _restricted(Contact.objects.all(), self.caller, "pk")
+        return restricted(Contact.objects.all(), self.caller, "pk")
 
 
 class ContactList(ContactsMixin, ListView):
@@ -283,7 +297,7 @@ class ContactList(ContactsMixin, ListView):
                 email_consent=filters.get("email_consent", ""),
             )
         )
-        contacts = _restricted(contacts, self.caller, "pk").only(*LIST_FIELDS)
+        contacts = restricted(contacts, self.caller, "pk").only(*LIST_FIELDS)
         if filters.get("score_min") is not None:
             contacts = contacts.filter(score__gte=filters["score_min"])
         if filters.get("score_max") is not None:
@@ -444,7 +458,7 @@ class EventsMixin:
     caller: Caller
 
     def visible(self) -> QuerySet[Event]:
-        return _restricted(Event.objects.all(), self.caller, "contact_id")
+        return restricted(Event.objects.all(), self.caller, "contact_id")
 
 
 class EventList(EventsMixin, ListView):
@@ -525,7 +539,7 @@ class OrdersMixin:
             Prefetch("lines", queryset=OrderLine.objects.order_by("pk")),
             Prefetch("refunds", queryset=Refund.objects.order_by("refunded_at", "pk")),
         )
-        return _restricted(orders, self.caller, "contact_id")
+        return restricted(orders, self.caller, "contact_id")
 
 
 class OrderList(OrdersMixin, ListView):
@@ -612,7 +626,7 @@ class SegmentMembers(SegmentsMixin, ListView):
         members = members.select_related("contact").only(
             "id", "entered_at", "contact_id", "contact__email"
         )
-        return _restricted(members, self.caller, "contact_id")
+        return restricted(members, self.caller, "contact_id")
 
 
 urlpatterns = [

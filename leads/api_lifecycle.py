@@ -34,7 +34,7 @@ from growth.api.permissions import Access, Caller
 from growth.api.views import ListView, ResourceView
 from growth.roles import Capability as C
 from leads import selectors_lifecycle, selectors_scoring
-from leads.api import contact_restriction
+from leads.api import restricted
 from leads.models import (
     Contact,
     ContactScore,
@@ -201,9 +201,7 @@ class ContactLifecycleMixin:
     caller: Caller
 
     def visible(self) -> QuerySet[Contact]:
-        restriction = contact_restriction(self.caller)
-        contacts = Contact.objects.all()
-        return contacts if restriction is None else contacts.filter(restriction)
+        return restricted(Contact.objects.all(), self.caller)
 
 
 def _lifecycle(contact: Contact) -> dict[str, Any]:

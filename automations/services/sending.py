@@ -90,13 +90,15 @@ def deliveries_send(delivery_ids: Sequence[int], *, now: datetime | None = None)
     longer this task's to send (already handled: a duplicate task does nothing)."""
     now = now or timezone.now()
     ready = _decide(delivery_ids, now)
+    # delivery.sent / delivery.failed for outbound webhooks: asked once for the batch.
+    hooks = bool(ready) and webhooks_out.delivery_events_wanted()
     sent: list[Delivery] = []
     just_sent: list[tuple[Delivery, dict[str, Any]]] = []  # called, outcome not written yet
     for delivery in ready:
-        marked = _settle(just_sent, then_mark=delivery)
+        marked = _settle(just_sent, then_mark=delivery, hooks=hooks)
         just_sent = [(delivery, _call(delivery, now))] if marked else []
         sent += [delivery] if marked else []
-    _settle(just_sent)
+    _settle(just_sent, hooks=hooks)
     return sent
 
 
@@ -189,12 +191,6 @@ def _lock_contact_channels(deliveries: list[Delivery]) -> None:
             )
 
 
-def _mark_sending(delivery: Delivery) -> bool:
-    """Step 2a alone: "sending" committed before the provider call; only the task that made
-    this change calls the provider."""
-    return _settle([], then_mark=delivery)
-
-
 def _provider_call(delivery: Delivery) -> providers.ProviderResult:
     if delivery.channel == Channel.EMAIL:
         return providers.email_send(
@@ -274,18 +270,20 @@ def _call(delivery: Delivery, now: datetime) -> dict[str, Any]:
 
 
 def _settle(
-    called: list[tuple[Delivery, dict[str, Any]]], *, then_mark: Delivery | None = None
+    called: list[tuple[Delivery, dict[str, Any]]],
+    *,
+    then_mark: Delivery | None = None,
+    hooks: bool = False,
 ) -> bool:
     """One statement, one commit: the outcomes of `called` (a delivery someone else settled
     meanwhile, the stuck-send sweep or a provider event that came first, keeps theirs, read
-    back) and, given `then_mark`, that delivery "sending" if it is still "ready". Returns
+    back) and, given `then_mark`, that delivery "sending" if it is still "ready"; with
+    `hooks`, the outbound webhook events of those outcomes in the same transaction. Returns
     whether it was marked: only then may this task call the provider for it."""
     if not called and then_mark is None:
         return False
     stamp = timezone.now()
-    # delivery.sent / delivery.failed for outbound webhooks: one more statement, in the
-    # same transaction, and none when no subscription wants delivery events.
-    hooks = bool(called) and webhooks_out.delivery_events_wanted()
+    hooks = hooks and bool(called)
     together: AbstractContextManager[Any] = transaction.atomic() if hooks else nullcontext()
     with together, connection.cursor() as cursor:
         cursor.execute(

@@ -153,7 +153,7 @@ def test_a_worker_killed_after_the_limiter_leaves_the_rest_ready_and_the_redeliv
     # The worker decided the batch, sent the first message, and died before recording it.
     ready = sending._decide(claimed, NOW := NOON)
     assert [d.status for d in ready] == [S.READY] * 4
-    assert sending._mark_sending(ready[0])
+    assert sending._settle([], then_mark=ready[0])  # "sending", committed
     sending._call(ready[0], NOW)
     # The broker hands the task to another worker (acks_late).
     sent = deliveries_send(claimed, now=NOW)
