@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
@@ -123,11 +124,14 @@ class LimiterInputs:
     consent: str | None = None  # the contact's consent status on the channel
     suppressed: str | None = None  # the address's suppression reason
     topic_opted_out: str | None = None  # the template's topic, when the contact left it
-    sent: tuple[datetime, ...] = ()  # recent capped sends on the channel, newest first
+    sent: tuple[datetime, ...] = ()  # latest capped sends on the channel, newest first
     outranked: bool = False  # a more important capped message to the contact is due too
 
 
-_INPUTS_SQL = """
+# The latest sends are read without a sent_at range on purpose: that keeps the planner on
+# delivery_capped whatever the statistics say (see Delivery.Meta); the caps' windows are
+# applied to the few rows it returns.
+INPUTS_SQL = """
 SELECT q.ord,
     c.time_zone,
     (SELECT status FROM leads_consent
@@ -138,9 +142,9 @@ SELECT q.ord,
         WHERE o.contact_id = q.contact_id AND o.topic_id = q.topic_id),
     ARRAY(SELECT d.sent_at FROM automations_delivery d
         WHERE d.contact_id = q.contact_id AND d.channel = q.channel
-          AND d.sent_at > %(week_ago)s AND d.purpose IN ('marketing', 'sales')
+          AND d.purpose IN ('marketing', 'sales')
           AND d.status = ANY(%(counted)s) AND d.id IS DISTINCT FROM q.id
-        ORDER BY d.sent_at DESC LIMIT %(keep)s),
+        ORDER BY d.sent_at DESC NULLS LAST LIMIT %(keep)s),
     EXISTS (SELECT 1 FROM automations_delivery d
         WHERE d.contact_id = q.contact_id AND d.channel = q.channel
           AND d.status IN ('scheduled', 'queued') AND d.due_at <= %(now)s
@@ -162,26 +166,8 @@ def limiter_inputs(
     decides those in priority order itself."""
     if not deliveries:
         return []
-    keep = max(rules.email_per_day, rules.email_per_week, rules.sms_per_day, rules.sms_per_week)
-    topics = [d.template.topic_id if d.template_id and d.template else None for d in deliveries]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INPUTS_SQL,
-            {
-                "ord": list(range(len(deliveries))),
-                "id": [d.pk for d in deliveries],
-                "contact": [d.contact_id for d in deliveries],
-                "channel": [d.channel for d in deliveries],
-                "address": [_suppression_address(d) for d in deliveries],
-                "topic": topics,
-                "priority": [d.priority for d in deliveries],
-                "batch": [d.pk for d in deliveries if d.pk is not None],
-                "week_ago": now - WEEK,
-                "counted": [str(s) for s in COUNTS_AS_SENT],
-                "keep": keep + 1,
-                "now": now,
-            },
-        )
+        cursor.execute(INPUTS_SQL, inputs_params(deliveries, now, rules))
         rows = sorted(cursor.fetchall())
     return [
         LimiterInputs(
@@ -194,6 +180,27 @@ def limiter_inputs(
         )
         for _ord, zone, consent, suppressed, topic, sent, outranked in rows
     ]
+
+
+def inputs_params(
+    deliveries: Sequence[Delivery], now: datetime, rules: SendingPolicy
+) -> dict[str, Any]:
+    keep = max(rules.email_per_day, rules.email_per_week, rules.sms_per_day, rules.sms_per_week)
+    return {
+        "ord": list(range(len(deliveries))),
+        "id": [d.pk for d in deliveries],
+        "contact": [d.contact_id for d in deliveries],
+        "channel": [d.channel for d in deliveries],
+        "address": [_suppression_address(d) for d in deliveries],
+        "topic": [
+            d.template.topic_id if d.template_id and d.template else None for d in deliveries
+        ],
+        "priority": [d.priority for d in deliveries],
+        "batch": [d.pk for d in deliveries if d.pk is not None],
+        "counted": [str(s) for s in COUNTS_AS_SENT],
+        "keep": keep + 1,
+        "now": now,
+    }
 
 
 def _suppression_address(delivery: Delivery) -> str:

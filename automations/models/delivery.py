@@ -7,7 +7,7 @@ from datetime import time
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -114,11 +114,16 @@ class Delivery(models.Model):
                 name="delivery_due",
                 condition=Q(status="scheduled"),
             ),
-            # Frequency caps: a contact's recent sends on a channel.
+            # Frequency caps: a contact's latest capped sends on a channel. No condition on
+            # sent_at, and the limiter asks none: a query with a sent_at range could also use
+            # delivery_sent, which stale statistics (taken before the first send, all sent_at
+            # NULL) make look as cheap, and then scans every recent send for each message.
             models.Index(
-                fields=["contact", "channel", "-sent_at"],
-                name="delivery_recent",
-                condition=Q(sent_at__isnull=False),
+                F("contact"),
+                F("channel"),
+                F("sent_at").desc(nulls_last=True),
+                name="delivery_capped",
+                condition=Q(purpose__in=[Purpose.MARKETING, Purpose.SALES]),
             ),
             models.Index(fields=["contact", "-created_at"], name="delivery_contact"),
             models.Index(

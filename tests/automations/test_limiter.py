@@ -7,18 +7,21 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
 from automations.limiter import (
+    INPUTS_SQL,
     _cap_frees_at,
     consent_verdict,
+    inputs_params,
     limiter_check,
     policy,
     quiet_hours_end,
 )
 from automations.models import Delivery, SendingPolicy, Suppression
-from leads.models import Consent
+from leads.models import Consent, Contact
 from tests.leads.factories import ConsentFactory, ContactFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -160,3 +163,37 @@ def test_no_address_is_never_sent(db):
     contact = ContactFactory(email="", phone="")
     verdict = limiter_check(delivery(contact, channel="sms", purpose="transactional"), NOW)
     assert verdict.never and "phone number" in verdict.reason
+
+
+def test_caps_read_the_contact_s_own_sends_even_with_statistics_from_before_the_first_send(db):
+    """Statistics taken while every delivery was still scheduled (sent_at all NULL, as when
+    a big send is loaded and analyzed before it starts) made a sent_at range look free on
+    delivery_sent: each message then scanned every recent send (75 ms at 120,000). The
+    limiter's query has no such range: it reads the contact's own rows."""
+    contacts = Contact.objects.bulk_create(
+        Contact(email=f"p{n}@example.com", time_zone="UTC") for n in range(2000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO automations_delivery (key, channel, purpose, priority, origin, status,
+                scheduled_for, due_at, deferrals, attempts, reason, to_address, subject,
+                body_text, body_html, tags, provider_message_id, outbox, created_at,
+                updated_at, contact_id)
+            SELECT 'plan-' || g, 'email', 'marketing', 0, 'journey', 'scheduled', now(), now(),
+                0, 0, '', 'p' || g || '@example.com', '', '', '', '[]', '', false, now(), now(),
+                (%(ids)s::bigint[])[1 + g %% 2000]
+            FROM generate_series(1, 6000) g""",
+            {"ids": [c.pk for c in contacts]},
+        )
+        cursor.execute("ANALYZE automations_delivery")
+        cursor.execute(
+            "UPDATE automations_delivery SET status = 'sent', sent_at = now() - id * interval '1 s'"
+            " WHERE key < 'plan-5'"
+        )
+        probe = delivery(contacts[7])
+        cursor.execute("EXPLAIN " + INPUTS_SQL, inputs_params([probe], NOW, policy()))
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "delivery_sent" not in plan, plan
+    assert "Seq Scan" not in plan, plan
+    recent_sends = plan.split("SubPlan 4")[1].split("SubPlan 5")[0]
+    assert "Index Cond: (contact_id = q.contact_id" in recent_sends, plan
