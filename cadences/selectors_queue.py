@@ -11,12 +11,14 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from automations.models import MessageTemplate
 from automations.models.delivery import Channel
 from automations.rendering import TemplateProblem, message_for
 from cadences.models import AUTOMATIC_KINDS, Enrollment, Rep, Step, StepKind, Touch
+from cadences.published import version_step
 from cadences.services.cadences import EMAIL_KINDS, SMS_KINDS
-from leads.models import Contact, ScoreModel, StageChange
-from leads.selectors import contact_timeline
+from leads.models import Contact, StageChange
+from leads.selectors import contact_timeline, timeline_kinds
 from leads.selectors_scoring import RuleSum
 from leads.services.scoring import decay_sql
 
@@ -57,10 +59,14 @@ def _draft(step: Step | None, enrollment: Enrollment) -> Draft | None:
     if step is None or step.kind not in (EMAIL_KINDS | SMS_KINDS) - AUTOMATIC_KINDS:
         return None
     channel = Channel.EMAIL if step.kind in EMAIL_KINDS else Channel.SMS
-    if step.template is None:
+    # Read fresh: the step is the shared, cached one (cadences.published); a template is not.
+    template = (
+        MessageTemplate.objects.filter(pk=step.template_id).first() if step.template_id else None
+    )
+    if template is None:
         return Draft(channel=channel)
     try:
-        rendered = message_for(step.template, enrollment.contact)
+        rendered = message_for(template, enrollment.contact)
     except TemplateProblem as problem:
         return Draft(channel=channel, template_id=step.template_id, problem=problem.message)
     return Draft(
@@ -104,31 +110,24 @@ class Why:
 
 
 def _why(contact: Contact, now: datetime) -> Why:
-    model = ScoreModel.objects.filter(is_primary=True).first()
-    if model is None:
-        return Why()
     value = (
         "CASE WHEN x.kind = 'behaviour' THEN x.points * "
-        + decay_sql(at="%(at)s", ts="x.occurred_at", hl="%(hl)s")
+        + decay_sql(at="%(at)s", ts="x.occurred_at", hl="m.half_life_days")
         + " ELSE x.points END"
     )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT x.rule_id, r.name, x.kind, count(*), sum(x.points), sum({value})
-            FROM leads_scoreentry x JOIN leads_scoringrule r ON r.id = x.rule_id
-            WHERE x.contact_id = %(contact)s AND x.model_id = %(model)s
+            FROM leads_scoremodel m
+            JOIN leads_scoreentry x ON x.model_id = m.id AND x.contact_id = %(contact)s
+            JOIN leads_scoringrule r ON r.id = x.rule_id
+            WHERE m.is_primary
             GROUP BY x.rule_id, r.name, x.kind
             ORDER BY sum({value}) DESC, r.name
             LIMIT %(rules)s
             """,  # noqa: S608 (fixed SQL fragments, every value bound)
-            {
-                "contact": contact.pk,
-                "model": model.pk,
-                "at": now,
-                "hl": model.half_life_days,
-                "rules": WHY_RULES,
-            },
+            {"contact": contact.pk, "at": now, "rules": WHY_RULES},
         )
         by_rule = [RuleSum(*row) for row in cursor.fetchall()]
     qualified = (
@@ -137,19 +136,22 @@ def _why(contact: Contact, now: datetime) -> Why:
     return Why(qualified=qualified, by_rule=by_rule)
 
 
+def _card_timeline_kinds() -> list[str]:
+    """The timeline excerpt without touches: the card lists those in their own section."""
+    return [kind for kind in timeline_kinds() if kind != "touches"]
+
+
 def queue_card(*, enrollment: Enrollment, rep: Rep, now: datetime | None = None) -> QueueCard:
     now = now or timezone.now()
-    step = (
-        Step.objects.select_related("template")
-        .filter(version_id=enrollment.version_id, position=enrollment.step)
-        .first()
-    )
+    step = version_step(enrollment.version_id, enrollment.step)
     touches = list(
         Touch.objects.filter(contact_id=enrollment.contact_id)
         .select_related("rep__user")
         .order_by("-at")[:TOUCHES]
     )
-    timeline = contact_timeline(contact=enrollment.contact, limit=TIMELINE_ITEMS).items
+    timeline = contact_timeline(
+        contact=enrollment.contact, kinds=_card_timeline_kinds(), limit=TIMELINE_ITEMS
+    ).items
     overdue = now - enrollment.due_at if enrollment.due_at and enrollment.due_at < now else None
     return QueueCard(
         enrollment=enrollment,

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from automations.limiter import contact_zone
-from cadences.models import WEEKDAYS, Cadence, Enrollment, Rep, SlaPolicy, Step
+from cadences.models import WEEKDAYS, Cadence, Enrollment, Rep, SlaPolicy
+from cadences.published import version_step
 from cadences.services.timing import business_deadline, inside_hours, step_due
 from leads.models import Contact
 
@@ -141,7 +142,7 @@ def _team_hours(enrollment_rep: Rep | None, cadence: Cadence) -> tuple[Any, Any,
 def _point_at(enrollment: Enrollment, position: int, now: datetime) -> bool:
     """Point the enrollment at step `position` (its kind and due time). False when there
     is no such step: the cadence is done."""
-    step = Step.objects.filter(version_id=enrollment.version_id, position=position).first()
+    step = version_step(enrollment.version_id, position)
     if step is None:
         return False
     zone = contact_zone(

@@ -7,13 +7,14 @@ import re
 
 import pytest
 
-from automations.models import Delivery
+from automations.models import Delivery, TemplateContent
 from cadences.models import Enrollment, Skip, Touch
 from cadences.services.cadences import shipped_cadence_install
 from cadences.services.enrollment import enrollment_start
 from growth.roles import Role
 from leads.models.quality import LeadRating
 from tests.cadences.helpers import mql, published
+from tests.leads.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 E = Enrollment
@@ -191,3 +192,56 @@ def test_a_rep_cannot_record_on_another_rep_s_lead(rep_client):
 def test_bad_input_is_a_clear_400(rep_client, form):
     answer = rep_client.post("/queue/touch", form, HTTP_HX_REQUEST="true")
     assert answer.status_code == 400 and 'data-testid="queue-errors"' in answer.content.decode()
+
+
+def _work(rep_client, page: str, disposition: str = "no_answer") -> str:  # type: ignore[no-untyped-def]
+    shown = re.search(r'data-enrollment="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    answer = rep_client.post(
+        "/queue/touch",
+        {"enrollment": shown, "key": key_of(page), "disposition": disposition},
+        HTTP_HX_REQUEST="true",
+    )
+    assert answer.status_code == 200
+    return str(answer.content.decode())
+
+
+def test_the_next_card_costs_the_same_queries_however_long_the_lead_s_history(
+    rep_client, django_assert_num_queries
+):
+    """Session, user, 2 x permissions, rep, submit key; the touch in one transaction (begin,
+    the lead, the touch, the lead moved on, commit); the claim (policy, claim, the lead);
+    the card (touches, timeline: heads and the events on it, why, the MQL move, the count).
+    Six fewer than before: the steps of a published version are read once per process
+    (cadences.published), the primary model inside the "why" query, and the card's timeline
+    leaves out the touches it lists above it."""
+    cadence = published(kinds=((0, "call"), (0, "call"), (0, "call")))
+    quiet, busy, third, fourth = (enroll(n, cadence) for n in (1, 2, 3, 4))
+    for lead, events in ((quiet, 1), (busy, 1), (third, 30), (fourth, 1)):
+        for n in range(events):  # the same kinds of history, one of them long
+            EventFactory(contact=lead.contact, name="Product Viewed", properties={"n": n})
+    page = rep_client.get("/queue/").content.decode()
+    assert f'data-contact="{quiet.contact_id}"' in page
+    page = _work(rep_client, page)  # warms the cache of the version's steps
+    assert f'data-contact="{busy.contact_id}"' in page
+    with django_assert_num_queries(20):
+        page = _work(rep_client, page)
+    assert f'data-contact="{third.contact_id}"' in page
+    with django_assert_num_queries(20):
+        page = _work(rep_client, page)
+    assert f'data-contact="{fourth.contact_id}"' in page
+
+
+def test_a_step_s_template_edited_after_publishing_composes_the_next_card(rep_client):
+    """The steps are cached; their template is not: the rep composes from what it says now."""
+    template = next(
+        s["template"] for s in shipped_cadence_install(key="7-in-7").draft_steps if s["template"]
+    )
+    cadence = published("Manual", kinds=((0, "email_manual"), (2, "call")), template=None)
+    cadence.live.steps.filter(position=1).update(template_id=template)
+    enroll(1, cadence, first_name="Ada")
+    enroll(2, cadence, first_name="Bo")
+    page = rep_client.get("/queue/").content.decode()
+    assert 'data-testid="queue-compose"' in page and "A fresh subject" not in page
+    TemplateContent.objects.filter(template_id=template).update(subject="A fresh subject")
+    page = _work(rep_client, page)
+    assert 'data-testid="queue-compose"' in page and "A fresh subject" in page
