@@ -117,12 +117,18 @@ def test_a_bad_lead_needs_a_reason_and_is_rated_for_marketing(rep_client):
     assert E.objects.get().outcome == E.Outcome.BAD_LEAD
 
 
-def test_a_manual_email_is_composed_from_the_template_and_sent_through_growth(rep_client):
+def manual_email_cadence():  # type: ignore[no-untyped-def]
+    """A cadence whose first step is a manual e-mail from a shipped template, and the template."""
     template = next(
         s["template"] for s in shipped_cadence_install(key="7-in-7").draft_steps if s["template"]
     )
     cadence = published("Manual", kinds=((0, "email_manual"), (2, "call")), template=None)
     cadence.live.steps.filter(position=1).update(template_id=template)
+    return cadence, template
+
+
+def test_a_manual_email_is_composed_from_the_template_and_sent_through_growth(rep_client):
+    cadence, template = manual_email_cadence()
     enroll(1, cadence, first_name="Ada")
     page = rep_client.get("/queue/").content.decode()
     assert 'data-testid="queue-compose"' in page and "Ada" in page
@@ -233,11 +239,7 @@ def test_the_next_card_costs_the_same_queries_however_long_the_lead_s_history(
 
 def test_a_step_s_template_edited_after_publishing_composes_the_next_card(rep_client):
     """The steps are cached; their template is not: the rep composes from what it says now."""
-    template = next(
-        s["template"] for s in shipped_cadence_install(key="7-in-7").draft_steps if s["template"]
-    )
-    cadence = published("Manual", kinds=((0, "email_manual"), (2, "call")), template=None)
-    cadence.live.steps.filter(position=1).update(template_id=template)
+    cadence, template = manual_email_cadence()
     enroll(1, cadence, first_name="Ada")
     enroll(2, cadence, first_name="Bo")
     page = rep_client.get("/queue/").content.decode()
