@@ -12,6 +12,7 @@ from cadences.models import Enrollment, Skip, Touch
 from cadences.services.cadences import shipped_cadence_install
 from cadences.services.enrollment import enrollment_start
 from growth.roles import Role
+from leads.models import StageChange
 from leads.models.quality import LeadRating
 from tests.cadences.helpers import mql, published
 from tests.leads.factories import EventFactory
@@ -247,3 +248,18 @@ def test_a_step_s_template_edited_after_publishing_composes_the_next_card(rep_cl
     TemplateContent.objects.filter(template_id=template).update(subject="A fresh subject")
     page = _work(rep_client, page)
     assert 'data-testid="queue-compose"' in page and "A fresh subject" in page
+
+
+def test_the_card_s_recent_activity_says_what_happened(rep_client):
+    """Events by name, stage moves as from → to: not the timeline's internal kind names."""
+    cadence = published()
+    lead = enroll(1, cadence, first_name="Ada")
+    EventFactory(contact=lead.contact, name="Product Viewed", properties={"title": "Down Parka"})
+    StageChange.objects.create(
+        contact=lead.contact, from_stage="lead", to_stage="mql", cause_kind="rule"
+    )
+    page = rep_client.get("/queue/").content.decode()
+    activity = page.split("Recent activity")[1]
+    assert "<strong>Product Viewed</strong>: Down Parka" in activity
+    assert "Lead → MQL" in activity
+    assert "· events" not in activity and "· stages" not in activity
